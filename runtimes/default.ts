@@ -1,0 +1,29 @@
+/**
+ * The default entry (`import { createCache } from 'tiercache'`): the core with in-process
+ * defaults. Leave `l1` undefined for an `lru()` (10 000 entries) and `l2` undefined for an
+ * embedded `memoryStore()`; pass `false` to go without either.
+ * @module
+ */
+import { createCacheWith, type CacheOptions, type TierCache } from '../src/index.js'
+import { lru } from '../adapters/lru.js'
+import { memoryStore } from '../adapters/memory.js'
+
+export * from '../src/index.js'
+
+/**
+ * Creates a cache. Only `namespace` is required.
+ *
+ * Defaults: `l1: lru({ max: 10_000 })`, `l2: memoryStore()`, `ttl: Strategy.ShortTerm` (5 min),
+ * `nullTtl: '30s'`, `jitter: 0.1`, `prefix: 'tiercache'`.
+ *
+ * @example
+ * ```ts
+ * import { createCache, Strategy } from 'tiercache'
+ * import { redis } from 'tiercache/redis'
+ * const users = createCache({ namespace: 'user', l2: redis({ url: process.env.REDIS_URL }), ttl: Strategy.MediumTerm })
+ * const user = await users.getOrLoad('42', () => db.findUser(42))
+ * ```
+ */
+export function createCache(options: CacheOptions): TierCache {
+  return createCacheWith(options, { l1: () => lru(), l2: () => memoryStore() })
+}

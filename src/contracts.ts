@@ -1,0 +1,77 @@
+/**
+ * The contracts between the engine and its tiers. Adapters (in `adapters/`) implement them;
+ * the engine never sees a concrete client. L1 is synchronous and holds live values; L2 and
+ * later tiers are asynchronous and hold strings.
+ * @module
+ */
+
+/** A source of time in milliseconds since the epoch. Injected so tests can use a fake clock. */
+export interface Clock {
+  now(): number
+}
+
+/** The system clock (`Date.now`). */
+export const systemClock: Clock = { now: () => Date.now() }
+
+/** What the engine keeps in an L1: the live value and its logical expiry. */
+export interface L1Entry {
+  readonly value: unknown
+  /** Epoch ms after which the entry is no longer served. */
+  readonly expiresAt: number
+}
+
+/**
+ * A synchronous in-process tier holding live values (no serialization per hit).
+ * One L1 store belongs to one cache: the engine claims it and refuses to share it.
+ */
+export interface L1Store {
+  readonly kind: 'l1'
+  /** Shown in stats and diagnostics, e.g. `lru`. */
+  readonly name: string
+  /** Upper bound in ms for how long an entry stays in this tier; 0 means no cap. */
+  readonly maxTtl: number
+  /** The entry for `key`, or `undefined`. The engine checks `expiresAt`. */
+  get(key: string): L1Entry | undefined
+  set(key: string, entry: L1Entry): void
+  delete(key: string): void
+  clear(): void
+  /** Number of entries held (expired ones may still count until evicted). */
+  readonly size: number
+  /** Set by the engine when a cache takes the store; used to refuse sharing. */
+  owner?: string | undefined
+}
+
+/** One write to an L2: a full Redis key, the encoded entry, and its physical TTL in ms. */
+export interface L2Write {
+  readonly key: string
+  readonly value: string
+  readonly ttl: number
+}
+
+/**
+ * An asynchronous tier holding strings under full keys (`<prefix>:<namespace>:<key>`).
+ * `mget` and `mset` are optional: the engine fills them in with parallel single calls when a
+ * store lacks them, but a store that can batch should (one round trip per batch).
+ */
+export interface L2Store {
+  readonly kind: 'l2'
+  /** Shown in stats, errors and diagnostics, e.g. `redis`, `memory`. */
+  readonly name: string
+  /** The stored string, or `null` when absent or expired. */
+  get(key: string): Promise<string | null>
+  /** Values in the order of `keys`, `null` for absent ones. One round trip. */
+  mget?(keys: readonly string[]): Promise<(string | null)[]>
+  /** Stores `value` for `ttl` ms (always > 0). */
+  set(key: string, value: string, ttl: number): Promise<void>
+  /** Stores every write in one round trip. */
+  mset?(writes: readonly L2Write[]): Promise<void>
+  /** Removes the keys (one round trip). */
+  delete(keys: readonly string[]): Promise<void>
+  /** Removes every key starting with `prefix`; resolves to how many were removed. */
+  clear(prefix: string): Promise<number>
+  /** Releases what the store owns (connections it opened itself). */
+  close?(): Promise<void>
+}
+
+/** A tier as the engine holds it. */
+export type Store = L1Store | L2Store

@@ -1,0 +1,54 @@
+/**
+ * The entry envelope stored in L2: a version, the logical expiry, the end of the grace
+ * window, the tags, and the serialized value:
+ *
+ *     tc1|<expiresAt>|<staleUntil>|<tagsLength>|<tags JSON><payload>
+ *
+ * A header of plain text keeps a read to one `indexOf` scan and one `JSON.parse` of the
+ * payload; the length prefix lets tags hold any character.
+ * @module
+ */
+
+/** A decoded envelope; `payload` is still serialized. */
+export interface Envelope {
+  readonly expiresAt: number
+  readonly staleUntil: number
+  readonly tags: readonly string[]
+  readonly payload: string
+}
+
+const VERSION = 'tc1|'
+const NO_TAGS: readonly string[] = Object.freeze([])
+
+/** Builds the stored string. */
+export function encodeEnvelope(expiresAt: number, staleUntil: number, tags: readonly string[], payload: string): string {
+  const tagText = tags.length === 0 ? '' : JSON.stringify(tags)
+  return `${VERSION}${expiresAt}|${staleUntil}|${tagText.length}|${tagText}${payload}`
+}
+
+/** Parses a stored string; `undefined` for anything foreign or malformed. */
+export function decodeEnvelope(text: unknown): Envelope | undefined {
+  if (typeof text !== 'string' || !text.startsWith(VERSION)) return undefined
+  const a = VERSION.length
+  const b = text.indexOf('|', a)
+  const c = b < 0 ? -1 : text.indexOf('|', b + 1)
+  const d = c < 0 ? -1 : text.indexOf('|', c + 1)
+  if (d < 0) return undefined
+  const expiresAt = Number(text.slice(a, b))
+  const staleUntil = Number(text.slice(b + 1, c))
+  const tagLength = Number(text.slice(c + 1, d))
+  if (!Number.isFinite(expiresAt) || !Number.isFinite(staleUntil) || !Number.isInteger(tagLength) || tagLength < 0) return undefined
+  const payloadStart = d + 1 + tagLength
+  if (payloadStart > text.length) return undefined
+  let tags = NO_TAGS
+  if (tagLength > 0) {
+    try {
+      const parsed: unknown = JSON.parse(text.slice(d + 1, payloadStart))
+      if (!Array.isArray(parsed) || !parsed.every((t) => typeof t === 'string')) return undefined
+      tags = parsed as string[]
+    } catch {
+      return undefined
+    }
+  }
+  return { expiresAt, staleUntil, tags, payload: text.slice(payloadStart) }
+}

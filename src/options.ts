@@ -1,0 +1,154 @@
+import type { Clock, L1Store, L2Store } from './contracts.js'
+import { describe, parseDuration, type Duration } from './duration.js'
+import { InvalidOptionError } from './errors.js'
+import type { Serializer } from './serializer.js'
+import type { CacheEvent } from './events.js'
+
+/** Loads one value on a miss. Return `null` to cache absence (for `nullTtl`); never `undefined`. */
+export type Loader<T = unknown> = (key: string) => T | Promise<T>
+
+/**
+ * Loads many values at once. Receives the missing keys (de-duplicated) and returns a `Map` or
+ * a plain object of key → value; keys it leaves out are cached as `null` (negative caching).
+ */
+export type BatchLoader<T = unknown> = (
+  keys: string[],
+) => Map<string, T> | Record<string, T> | Promise<Map<string, T> | Record<string, T>>
+
+/**
+ * One tier in an ordered `tiers` list (the first may be an L1; the rest are L2-like stores).
+ *
+ * @example
+ * ```ts
+ * createCache({ namespace: 'n', tiers: [
+ *   { store: lru({ max: 1000 }) },
+ *   { store: redis({ url: 'redis://127.0.0.1:6379' }) },
+ *   { store: redis({ url: 'redis://archive:6379' }), ttlScale: 4 }, // an L3 that keeps entries 4× longer
+ * ] })
+ * ```
+ */
+export interface TierConfig {
+  store: L1Store | L2Store
+  /** Multiplies the TTL of entries written to this tier. @default 1 */
+  ttlScale?: number
+  /** Copy a hit at this tier into the tiers above it. @default true */
+  promote?: boolean
+}
+
+/**
+ * Options of `createCache`. Everything but `namespace` has a default; bad values throw
+ * `E_INVALID_OPTION` from `createCache`, not on first use.
+ */
+export interface CacheOptions {
+  /** The cache's area: `[A-Za-z0-9_.-]`, 1–100 characters. Keys live at `<prefix>:<namespace>:<key>`. */
+  namespace: string
+  /** Redis key prefix, same alphabet as `namespace`. @default 'tiercache' */
+  prefix?: string
+  /** The in-process tier; `false` for remote-only. @default the runtime's default (an `lru()`) */
+  l1?: L1Store | false
+  /** The shared tier; `false` for local-only. @default the runtime's default (`memoryStore()` when no Redis is configured) */
+  l2?: L2Store | false
+  /** An ordered list of tiers instead of `l1`/`l2` (allows an L3 and beyond, with `ttlScale`). */
+  tiers?: TierConfig[]
+  /** Time to live of entries: ms, a duration string, or a `Strategy` preset. @default Strategy.ShortTerm (5 min) */
+  ttl?: Duration
+  /** Time to live of negative entries (a loader's `null`). @default '30s' */
+  nullTtl?: Duration
+  /** Spreads expiries by ±ratio of the TTL so entries written together do not expire together. 0 to 1. @default 0.1 */
+  jitter?: number
+  /** Encodes values for L2 and beyond. @default defaultSerializer (JSON + Date, Map, Set, BigInt, typed arrays) */
+  serializer?: Serializer
+  /** The loader `get` uses on a miss (per-call loaders go through `getOrLoad`). */
+  loader?: Loader
+  /** Longest key accepted, in characters. @default 1024 */
+  maxKeyLength?: number
+  /** Time source. @default systemClock (Date.now) */
+  clock?: Clock
+  /** Called for every notable event (L2 errors, corrupt entries, load errors). Never throws into the cache. */
+  onEvent?: (event: CacheEvent) => void
+  /** Keeps background work (promotions to deeper tiers) alive on platforms that need it, e.g. Workers' `ctx.waitUntil`. */
+  waitUntil?: (promise: Promise<unknown>) => void
+}
+
+/** Per-write options. */
+export interface WriteOptions {
+  /** Overrides the cache's ttl for this write. */
+  ttl?: Duration
+  /** Tags stored with the entry. */
+  tags?: readonly string[]
+}
+
+/** Per-read options. */
+export interface ReadOptions {
+  /** Skip the configured loader: a miss resolves to `undefined`. @default false */
+  disableLoad?: boolean
+}
+
+/** Per-load options (`getOrLoad`, `mgetOrLoad`, `warmup`). */
+export interface LoadOptions extends WriteOptions {
+  /** Overrides the cache's nullTtl for a `null` result. */
+  nullTtl?: Duration
+}
+
+const NAME_RE = /^[A-Za-z0-9_.-]{1,100}$/
+
+export function checkName(value: unknown, option: string): string {
+  if (typeof value !== 'string' || !NAME_RE.test(value)) {
+    throw new InvalidOptionError(`${option} must be 1–100 characters of [A-Za-z0-9_.-]; got ${describe(value)}`, { option })
+  }
+  return value
+}
+
+export function checkRatio(value: unknown, option: string, fallback: number): number {
+  if (value === undefined) return fallback
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || value > 1) {
+    throw new InvalidOptionError(`${option} must be a number from 0 to 1; got ${describe(value)}`, { option })
+  }
+  return value
+}
+
+export function checkPositive(value: unknown, option: string, fallback: number, integer = false): number {
+  if (value === undefined) return fallback
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0 || (integer && !Number.isInteger(value))) {
+    throw new InvalidOptionError(`${option} must be a positive ${integer ? 'integer' : 'number'}; got ${describe(value)}`, { option })
+  }
+  return value
+}
+
+export function checkFunction<F>(value: unknown, option: string): F | undefined {
+  if (value === undefined) return undefined
+  if (typeof value !== 'function') throw new InvalidOptionError(`${option} must be a function; got ${describe(value)}`, { option })
+  return value as F
+}
+
+/** A positive TTL in ms (0 would mean "never stored"). */
+export function checkTtl(value: unknown, option: string, fallback: number): number {
+  if (value === undefined) return fallback
+  const ms = parseDuration(value, option)
+  if (ms <= 0) throw new InvalidOptionError(`${option} must be greater than 0; got ${describe(value)}`, { option })
+  return ms
+}
+
+export function checkTags(value: unknown, option: string): readonly string[] {
+  if (value === undefined) return []
+  if (!Array.isArray(value) || !value.every((t) => typeof t === 'string' && t.length > 0)) {
+    throw new InvalidOptionError(`${option} must be an array of non-empty strings; got ${describe(value)}`, { option })
+  }
+  return value
+}
+
+const KNOWN_OPTIONS = new Set([
+  'namespace', 'prefix', 'l1', 'l2', 'tiers', 'ttl', 'nullTtl', 'jitter', 'serializer', 'loader',
+  'maxKeyLength', 'clock', 'onEvent', 'waitUntil',
+])
+
+/** Rejects misspelt options (`tll: 5`) instead of silently ignoring them. */
+export function checkKnown(options: object, known: ReadonlySet<string>, where: string): void {
+  for (const name of Object.keys(options)) {
+    if (!known.has(name)) {
+      throw new InvalidOptionError(`${where}: unknown option '${name}' (known: ${[...known].join(', ')})`, { option: name })
+    }
+  }
+}
+
+export { KNOWN_OPTIONS }
