@@ -18,7 +18,7 @@ export interface RedisStoreOptions {
   client?: AnyRedisClient
   /** Keys per SCAN step when clearing a namespace. @default 1000 */
   scanCount?: number
-  /** Socket connect timeout in ms for a client the store opens. @default 2000 */
+  /** How long a call waits for a connection before failing, in ms. @default 2000 */
   connectTimeout?: number
   /** Receives the client's connection errors (which otherwise only fail the commands they affect). */
   onError?: (error: unknown) => void
@@ -30,6 +30,13 @@ export interface RedisStore extends L2Store {
   client(): Promise<AnyRedisClient>
 }
 
+const FAIL_FAST_MS = 1000
+
+function notConnected(cause: unknown): Error {
+  const reason = cause instanceof Error ? cause.message : String(cause)
+  return new Error(`redis: not connected (${reason})`, { cause })
+}
+
 /** Escapes glob metacharacters so a prefix matches itself in SCAN MATCH. */
 export function escapeGlob(text: string): string {
   return text.replace(/[*?[\]\\]/g, '\\$&')
@@ -39,8 +46,9 @@ export function escapeGlob(text: string): string {
  * Creates an L2 store over node-redis.
  *
  * A client the store opens itself is created with `disableOfflineQueue`, so commands fail
- * fast while Redis is unreachable instead of queueing (the cache then falls back to L1 and
- * the loader).
+ * fast while Redis is unreachable instead of queueing: a call waits at most `connectTimeout`
+ * for a connection, and fails at once for a second after a failed attempt (the cache then
+ * falls back to L1 and the loader). node-redis keeps reconnecting in the background.
  *
  * @example
  * ```ts
@@ -57,25 +65,45 @@ export function redis(options: RedisStoreOptions): RedisStore {
     throw new InvalidOptionError(`redis.url must start with redis:// or rediss://; got ${typeof options.url === 'string' ? JSON.stringify(options.url.replace(/\/\/[^@/]*@/, '//***@')) : typeof options.url}`, { option: 'redis.url' })
   }
   const scanCount = options.scanCount ?? 1000
+  const connectTimeout = options.connectTimeout ?? 2000
   const owned = options.client === undefined
   let client: AnyRedisClient | undefined = options.client
-  let connecting: Promise<AnyRedisClient> | undefined
+  let waiting: Promise<AnyRedisClient> | undefined
+  let lastError: unknown
+  let lastErrorAt = -Infinity
 
+  const create = (): AnyRedisClient => {
+    const c = createClient({ url: options.url, disableOfflineQueue: true, socket: { connectTimeout } }) as AnyRedisClient
+    c.on('error', (error: unknown) => options.onError?.(error))
+    return c
+  }
+
+  // node-redis keeps reconnecting in the background and its connect() stays pending while
+  // Redis is down. A cache must not wait on that: a call waits for 'ready' or the next
+  // 'error' (at most connectTimeout), and fails at once while the last failure is recent.
   const connect = (): Promise<AnyRedisClient> => {
-    if (client?.isReady === true) return Promise.resolve(client)
-    connecting ??= (async () => {
-      client ??= createClient({
-        url: options.url,
-        disableOfflineQueue: true,
-        socket: { connectTimeout: options.connectTimeout ?? 2000 },
-      }) as AnyRedisClient
-      if (owned) client.on('error', (error: unknown) => options.onError?.(error))
-      if (!client.isOpen) await client.connect()
-      return client
-    })().finally(() => {
-      connecting = undefined
+    const c = (client ??= create())
+    if (c.isReady) return Promise.resolve(c)
+    if (Date.now() - lastErrorAt < FAIL_FAST_MS) return Promise.reject(notConnected(lastError))
+    waiting ??= new Promise<AnyRedisClient>((resolve, reject) => {
+      const settle = (error?: unknown): void => {
+        clearTimeout(timer)
+        c.off('ready', onReady)
+        c.off('error', onError)
+        waiting = undefined
+        if (error === undefined) return resolve(c)
+        lastError = error
+        lastErrorAt = Date.now()
+        reject(notConnected(error))
+      }
+      const onReady = (): void => settle()
+      const onError = (error: unknown): void => settle(error ?? new Error('connection error'))
+      const timer = setTimeout(() => settle(new Error(`no connection within ${connectTimeout} ms`)), connectTimeout)
+      c.on('ready', onReady)
+      c.on('error', onError)
+      if (!c.isOpen) c.connect().catch(() => undefined) // failures arrive as 'error' events
     })
-    return connecting
+    return waiting
   }
 
   return {
@@ -122,7 +150,8 @@ export function redis(options: RedisStoreOptions): RedisStore {
       if (!owned || client === undefined) return
       const c = client
       client = undefined
-      if (c.isOpen) await c.close()
+      if (c.isReady) await c.close()
+      else if (c.isOpen) c.destroy()
     },
   }
 }
