@@ -435,7 +435,8 @@ export class TierCache {
 
   #track(promise: Promise<unknown>): void {
     this.#background.add(promise)
-    void promise.finally(() => this.#background.delete(promise))
+    const remove = (): boolean => this.#background.delete(promise)
+    promise.then(remove, remove)
     this.#waitUntil?.(promise)
   }
 
