@@ -69,7 +69,7 @@ export function lru(options: LruOptions = {}): L1Store {
     kind: 'l1',
     name: 'lru',
     maxTtl,
-    get: (key) => items.get(key),
+    get: items.get.bind(items),
     set: (key, entry) => void items.set(key, entry),
     delete: (key) => void items.delete(key),
     clear: () => void items.clear(),

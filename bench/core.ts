@@ -1,0 +1,243 @@
+/**
+ * Core latency benchmark: tiercache against raw baselines measured in the same process.
+ *
+ *   (A) L1 hit            cache.get (l1: lru(), l2: false)   vs  await Map#get
+ *   (B) L2 hit            cache.get (l1: false, l2: redis)   vs  await client.get(fullKey)
+ *   (C) miss + load + set cache.getOrLoad (l2: redis)        vs  await client.get + client.set PX
+ *
+ * Each round runs every workload once, cache and baseline back to back, alternating which
+ * goes first so warm-up and GC drift do not favour one side. The table shows the median
+ * over rounds of each per-round statistic and the ratio of those medians. It only reports:
+ * there are no timing assertions, and the exit code does not depend on the numbers.
+ *
+ * Run: `npx tsx bench/core.ts` (uses REDIS_URL if set, else spawns a private redis-server).
+ * Writes bench/results/core-latest.json.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { cpus, loadavg } from 'node:os'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { createClient } from 'redis'
+import { createCache } from '../runtimes/default.js'
+import { lru } from '../adapters/lru.js'
+import { redis } from '../adapters/redis.js'
+
+const ROUNDS = 7
+const L1_OPS = 1_000_000 // per side per round; ~50-150 ns each
+const L1_WARMUP = 200_000
+const L2_OPS = 2_000 // per side per round; one loopback round trip each
+const MISS_OPS = 1_000 // per side per round; two round trips each
+const L2_WARMUP = 500
+const A_TARGET = 2.0
+
+// ~200 bytes as JSON: a typical small record.
+const VALUE = {
+  id: 421337,
+  name: 'Ada Lovelace',
+  email: 'ada.lovelace@example.com',
+  roles: ['admin', 'editor', 'viewer'],
+  active: true,
+  score: 98.6,
+  bio: 'Mathematician and writer, chiefly known for her work on the Analytical Engine.',
+}
+type Value = typeof VALUE
+const VALUE_JSON = JSON.stringify(VALUE)
+
+// ---------------------------------------------------------------- helpers
+
+const now = (): bigint => process.hrtime.bigint()
+
+function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b)
+  const mid = s.length >> 1
+  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2
+}
+
+// Results are checked (not timed) so a broken cache cannot produce a flattering number.
+function check(value: unknown, where: string): void {
+  if (value === undefined || value === null || (value as Value).id !== VALUE.id) {
+    throw new Error(`${where}: unexpected result ${JSON.stringify(value)}`)
+  }
+}
+
+/** Runs `op` n times sequentially and returns ns/op over the whole loop. */
+async function loopNs(n: number, op: () => Promise<unknown> | unknown): Promise<number> {
+  let sink = 0
+  const start = now()
+  for (let i = 0; i < n; i++) {
+    const v = (await op()) as Value | undefined
+    if (v !== undefined) sink += v.id & 1 // keeps the result observably used
+  }
+  const elapsed = Number(now() - start)
+  if (sink === -1) console.log(sink)
+  return elapsed / n
+}
+
+interface OpStats { meanUs: number; p50Us: number }
+
+/** Runs `op(i)` n times sequentially, timing each call; returns mean and p50 in µs. */
+async function sampleUs(n: number, op: (i: number) => Promise<unknown>): Promise<OpStats> {
+  const samples = new Float64Array(n)
+  const start = now()
+  for (let i = 0; i < n; i++) {
+    const t0 = now()
+    await op(i)
+    samples[i] = Number(now() - t0) / 1000
+  }
+  const meanUs = Number(now() - start) / 1000 / n
+  samples.sort()
+  return { meanUs, p50Us: samples[n >> 1]! }
+}
+
+/** Runs the pair in alternating order per round so neither side always goes first. */
+async function pair<T>(round: number, a: () => Promise<T>, b: () => Promise<T>): Promise<[T, T]> {
+  if (round % 2 === 0) {
+    const ra = await a()
+    return [ra, await b()]
+  }
+  const rb = await b()
+  return [await a(), rb]
+}
+
+// ---------------------------------------------------------------- main
+
+async function main(): Promise<void> {
+  const wallStart = Date.now()
+  // Other work on the box (tests, builds) skews both sides; recorded so runs can be compared.
+  const loadAtStart = loadavg().map((l) => Number(l.toFixed(2)))
+  let server: { url: string; stop(): Promise<void> } | undefined
+  let url = process.env.REDIS_URL
+  if (url === undefined || url === '') {
+    // Imported lazily: only needed when no Redis is provided.
+    const { startRedisServer } = await import('../test/support/redis-server.js')
+    server = await startRedisServer()
+    url = server.url
+  }
+
+  // Unique per run so a shared Redis (REDIS_URL) is never touched outside this namespace.
+  const namespace = `bench-${process.pid}-${Date.now().toString(36)}`
+  const prefix = `tiercache:${namespace}:`
+  const l1Cache = createCache({ namespace: `${namespace}-l1`, l1: lru(), l2: false, jitter: 0 })
+  const l2Cache = createCache({ namespace, l1: false, l2: redis({ url }), jitter: 0 })
+  const client = createClient({ url })
+  client.on('error', (error: unknown) => console.error('raw client error:', error))
+
+  try {
+    await client.connect()
+    const redisVersion = /redis_version:(\S+)/.exec(await client.info('server'))?.[1] ?? 'unknown'
+
+    // ---- setup: same value behind each side
+    const map = new Map<string, Value>([['hit', VALUE]])
+    await l1Cache.set('hit', VALUE)
+    await l2Cache.set('hit', VALUE)
+    await client.set(`${prefix}raw-hit`, VALUE_JSON)
+    check(await l1Cache.get('hit'), 'A cache')
+    check(map.get('hit'), 'A map')
+    check(await l2Cache.get('hit'), 'B cache')
+    check(JSON.parse((await client.get(`${prefix}raw-hit`))!), 'B raw')
+
+    // Bodies of the loops, one closure per workload so each call site stays monomorphic.
+    const aCache = (): Promise<unknown> => l1Cache.get('hit')
+    const aMap = (): Value | undefined => map.get('hit')
+    const bCache = (): Promise<unknown> => l2Cache.get('hit')
+    const bRaw = (): Promise<unknown> => client.get(`${prefix}raw-hit`)
+    const loader = (): Value => VALUE
+    let missSeq = 0 // unique keys across warmup and rounds
+    const cCache = async (): Promise<void> => {
+      const v = await l2Cache.getOrLoad(`miss-${missSeq++}`, loader)
+      check(v, 'C cache')
+    }
+    const cRaw = async (): Promise<void> => {
+      const k = `${prefix}raw-miss-${missSeq++}`
+      if ((await client.get(k)) === null) {
+        await client.set(k, JSON.stringify(loader()), { expiration: { type: 'PX', value: 60_000 } })
+      }
+    }
+
+    // ---- warmup (JIT, connections, Redis allocator)
+    await loopNs(L1_WARMUP, aCache)
+    await loopNs(L1_WARMUP, aMap)
+    await sampleUs(L2_WARMUP, bCache)
+    await sampleUs(L2_WARMUP, bRaw)
+    await sampleUs(L2_WARMUP, cCache)
+    await sampleUs(L2_WARMUP, cRaw)
+
+    const rounds: { aCacheNs: number; aMapNs: number; bCache: OpStats; bRaw: OpStats; cCache: OpStats; cRaw: OpStats }[] = []
+    for (let r = 0; r < ROUNDS; r++) {
+      const [aCacheNs, aMapNs] = await pair(r, () => loopNs(L1_OPS, aCache), () => loopNs(L1_OPS, aMap))
+      const [bc, br] = await pair(r, () => sampleUs(L2_OPS, bCache), () => sampleUs(L2_OPS, bRaw))
+      const [cc, cr] = await pair(r, () => sampleUs(MISS_OPS, cCache), () => sampleUs(MISS_OPS, cRaw))
+      rounds.push({ aCacheNs, aMapNs, bCache: bc, bRaw: br, cCache: cc, cRaw: cr })
+      process.stderr.write(`round ${r + 1}/${ROUNDS} done\n`)
+    }
+
+    // Sanity: every C cache op really was a miss that loaded (no accidental hits).
+    const stats = l2Cache.stats()
+
+    // ---- summarise: median over rounds, ratio of medians
+    const med = (f: (x: (typeof rounds)[number]) => number): number => median(rounds.map(f))
+    const rows = [
+      { workload: 'A  L1 hit (mean)', unit: 'ns', tiercache: med((x) => x.aCacheNs), baseline: med((x) => x.aMapNs), baselineName: 'await Map#get', target: A_TARGET },
+      { workload: 'B  L2 hit (mean)', unit: 'µs', tiercache: med((x) => x.bCache.meanUs), baseline: med((x) => x.bRaw.meanUs), baselineName: 'client.get', target: undefined },
+      { workload: 'B  L2 hit (p50)', unit: 'µs', tiercache: med((x) => x.bCache.p50Us), baseline: med((x) => x.bRaw.p50Us), baselineName: 'client.get', target: undefined },
+      { workload: 'C  miss+load+set (mean)', unit: 'µs', tiercache: med((x) => x.cCache.meanUs), baseline: med((x) => x.cRaw.meanUs), baselineName: 'client.get + set PX', target: undefined },
+      { workload: 'C  miss+load+set (p50)', unit: 'µs', tiercache: med((x) => x.cCache.p50Us), baseline: med((x) => x.cRaw.p50Us), baselineName: 'client.get + set PX', target: undefined },
+    ].map((row) => {
+      const ratio = row.tiercache / row.baseline
+      const verdict = row.target === undefined ? '-' : ratio <= row.target ? 'PASS' : 'FAIL'
+      return { ...row, ratio, verdict }
+    })
+
+    const fmt = (v: number, unit: string): string => (unit === 'ns' ? `${v.toFixed(1)} ns` : `${v.toFixed(1)} µs`)
+    const table = [
+      ['workload', 'tiercache', 'baseline', 'ratio', 'target', 'result'],
+      ...rows.map((r) => [r.workload, fmt(r.tiercache, r.unit), `${fmt(r.baseline, r.unit)}`, `${r.ratio.toFixed(2)}x`, r.target === undefined ? '-' : `≤ ${r.target.toFixed(1)}`, r.verdict]),
+    ]
+    const widths = table[0]!.map((_, c) => Math.max(...table.map((line) => line[c]!.length)))
+    const render = (line: string[]): string => line.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ')
+
+    const cpu = cpus()
+    const machine = {
+      node: process.version,
+      cpu: cpu[0]?.model.trim() ?? 'unknown',
+      cores: cpu.length,
+      redis: redisVersion,
+      redisSource: server === undefined ? 'REDIS_URL' : 'spawned redis-server',
+      loadavg: { start: loadAtStart, end: loadavg().map((l) => Number(l.toFixed(2))) },
+      date: new Date().toISOString(),
+    }
+    console.log(`\ntiercache core benchmark: ${ROUNDS} rounds, median per round stat; A ${L1_OPS} ops/side/round, B ${L2_OPS}, C ${MISS_OPS}; value ${VALUE_JSON.length} B JSON`)
+    console.log('baselines: A await Map#get | B node-redis client.get | C node-redis client.get + client.set PX 60000')
+    console.log(render(table[0]!))
+    console.log(widths.map((w) => '-'.repeat(w)).join('  '))
+    for (const line of table.slice(1)) console.log(render(line))
+    console.log(`machine: node ${machine.node} | ${machine.cpu} x${machine.cores} | redis ${machine.redis} (${machine.redisSource}) | load ${machine.loadavg.start[0]}→${machine.loadavg.end[0]} | ${machine.date}`)
+    console.log(`C check: loads=${stats.loads} (expected ${L2_WARMUP + ROUNDS * MISS_OPS}), l2Errors=${stats.l2Errors}; wall ${((Date.now() - wallStart) / 1000).toFixed(1)} s`)
+
+    const outDir = join(dirname(fileURLToPath(import.meta.url)), 'results')
+    mkdirSync(outDir, { recursive: true })
+    writeFileSync(
+      join(outDir, 'core-latest.json'),
+      `${JSON.stringify({
+        machine,
+        config: { rounds: ROUNDS, l1Ops: L1_OPS, l1Warmup: L1_WARMUP, l2Ops: L2_OPS, missOps: MISS_OPS, l2Warmup: L2_WARMUP, valueBytes: VALUE_JSON.length },
+        summary: rows.map(({ workload, unit, tiercache, baseline, baselineName, ratio, target, verdict }) => ({ workload, unit, tiercache, baseline, baselineName, ratio, target: target ?? null, result: verdict })),
+        rounds,
+        cacheStats: { l2: stats },
+      }, null, 2)}\n`,
+    )
+  } finally {
+    // Only this run's namespaces are removed (SCAN + UNLINK), never FLUSHDB.
+    await l2Cache.clear().catch((error: unknown) => console.error('clear failed:', error))
+    await l1Cache.clear().catch(() => undefined)
+    await l1Cache.close()
+    await l2Cache.close()
+    if (client.isOpen) await client.close()
+    await server?.stop()
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error)
+  process.exitCode = 1
+})
