@@ -1,17 +1,10 @@
-import { afterEach, describe, expect, it } from 'vitest'
-import { createCache, type TierCache } from '../../runtimes/default.js'
+import { describe, expect, it } from 'vitest'
+import { createCache } from '../../runtimes/default.js'
 import { lru } from '../../adapters/lru.js'
 import { backends } from '../support/backends.js'
-import { counting, sleep, testRedis, uniqueName } from '../support/helpers.js'
+import { counting, sleep, testRedis, trackCaches, uniqueName } from '../support/helpers.js'
 
-const open: TierCache[] = []
-const track = (cache: TierCache): TierCache => (open.push(cache), cache)
-afterEach(async () => {
-  for (const cache of open.splice(0)) {
-    await cache.clear().catch(() => undefined)
-    await cache.close()
-  }
-})
+const track = trackCaches()
 
 describe.each(backends)('batches over $name', ({ shared }) => {
   it('mget resolves to a Map in key order, absent keys to undefined, with one L2 round trip', async () => {

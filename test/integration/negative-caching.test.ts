@@ -1,18 +1,11 @@
-import { afterEach, describe, expect, it } from 'vitest'
-import { createCache, errors, type TierCache } from '../../runtimes/default.js'
+import { describe, expect, it } from 'vitest'
+import { createCache, errors } from '../../runtimes/default.js'
 import { lru } from '../../adapters/lru.js'
 import { memoryStore } from '../../adapters/memory.js'
 import { backends } from '../support/backends.js'
-import { fakeClock, sleep, uniqueName } from '../support/helpers.js'
+import { fakeClock, sleep, trackCaches, uniqueName } from '../support/helpers.js'
 
-const open: TierCache[] = []
-const track = (cache: TierCache): TierCache => (open.push(cache), cache)
-afterEach(async () => {
-  for (const cache of open.splice(0)) {
-    await cache.clear().catch(() => undefined)
-    await cache.close()
-  }
-})
+const track = trackCaches()
 
 describe.each(backends)('negative caching over $name', ({ shared }) => {
   it('stores a loader null for nullTtl and reads it back as a hit of null', async () => {

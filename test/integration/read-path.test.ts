@@ -1,18 +1,11 @@
-import { afterEach, describe, expect, it } from 'vitest'
-import { createCache, type TierCache } from '../../runtimes/default.js'
+import { describe, expect, it } from 'vitest'
+import { createCache } from '../../runtimes/default.js'
 import { lru } from '../../adapters/lru.js'
 import { memoryStore } from '../../adapters/memory.js'
 import { backends } from '../support/backends.js'
-import { counting, fakeClock, sleep, testRedis, uniqueName } from '../support/helpers.js'
+import { counting, fakeClock, sleep, testRedis, trackCaches, uniqueName } from '../support/helpers.js'
 
-const open: TierCache[] = []
-const track = (cache: TierCache): TierCache => (open.push(cache), cache)
-afterEach(async () => {
-  for (const cache of open.splice(0)) {
-    await cache.clear().catch(() => undefined)
-    await cache.close()
-  }
-})
+const track = trackCaches()
 
 describe.each(backends)('read path over $name', ({ shared }) => {
   it('local-only, remote-only and both tiers answer reads and writes', async () => {

@@ -1,17 +1,10 @@
-import { afterEach, describe, expect, it } from 'vitest'
-import { createCache, type TierCache } from '../../runtimes/default.js'
+import { describe, expect, it } from 'vitest'
+import { createCache } from '../../runtimes/default.js'
 import { lru } from '../../adapters/lru.js'
 import { backends } from '../support/backends.js'
-import { counting, sleep, uniqueName } from '../support/helpers.js'
+import { counting, sleep, trackCaches, uniqueName } from '../support/helpers.js'
 
-const open: TierCache[] = []
-const track = (cache: TierCache): TierCache => (open.push(cache), cache)
-afterEach(async () => {
-  for (const cache of open.splice(0)) {
-    await cache.clear().catch(() => undefined)
-    await cache.close()
-  }
-})
+const track = trackCaches()
 
 describe.each(backends)('single-flight over $name', ({ shared }) => {
   it('1000 concurrent callers on a cold key: exactly 1 loader call and 1 L2 read', async () => {

@@ -1,16 +1,9 @@
-import { afterEach, describe, expect, it } from 'vitest'
-import { createCache, errors, type TierCache } from '../../runtimes/default.js'
+import { describe, expect, it } from 'vitest'
+import { createCache, errors } from '../../runtimes/default.js'
 import { backends } from '../support/backends.js'
-import { testRedis, uniqueName } from '../support/helpers.js'
+import { testRedis, trackCaches, uniqueName } from '../support/helpers.js'
 
-const open: TierCache[] = []
-const track = (cache: TierCache): TierCache => (open.push(cache), cache)
-afterEach(async () => {
-  for (const cache of open.splice(0)) {
-    await cache.clear().catch(() => undefined)
-    await cache.close()
-  }
-})
+const track = trackCaches()
 
 describe.each(backends)('values through $name', ({ shared }) => {
   it('JSON, Date, Map, Set, BigInt, Uint8Array, unicode and 1 MB values round-trip through L2', async () => {

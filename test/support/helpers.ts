@@ -1,4 +1,4 @@
-import { inject } from 'vitest'
+import { afterEach, inject } from 'vitest'
 import type { Clock, L2Store } from '../../src/index.js'
 import { redis, type RedisStore } from '../../adapters/redis.js'
 
@@ -56,3 +56,18 @@ export function counting<S extends L2Store>(store: S): { store: L2Store; counts:
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
+
+/**
+ * Registers an afterEach that clears and closes every cache passed to the returned `track`,
+ * so each test leaves no keys behind in the shared Redis.
+ */
+export function trackCaches(): <C extends { clear(): Promise<void>; close(): Promise<void> }>(cache: C) => C {
+  const open: { clear(): Promise<void>; close(): Promise<void> }[] = []
+  afterEach(async () => {
+    for (const cache of open.splice(0)) {
+      await cache.clear().catch(() => undefined)
+      await cache.close()
+    }
+  })
+  return (cache) => (open.push(cache), cache)
+}
