@@ -3,12 +3,11 @@
  * namespace clears with SCAN + UNLINK (never KEYS or FLUSHDB).
  * @module
  */
-import { createClient, type RedisClientType } from 'redis'
 import type { L2Store, L2Write } from '../src/contracts.js'
-import { InvalidOptionError } from '../src/errors.js'
+import { checkConnectionOptions, connection, type AnyRedisClient } from './redis-connection.js'
+import { escapeGlob } from './glob.js'
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-type AnyRedisClient = RedisClientType<any, any, any, any, any>
+export { escapeGlob }
 
 /** Options of {@link redis}: either `url` (the store opens and owns a client) or `client`. */
 export interface RedisStoreOptions {
@@ -30,17 +29,6 @@ export interface RedisStore extends L2Store {
   client(): Promise<AnyRedisClient>
 }
 
-const FAIL_FAST_MS = 1000
-
-function notConnected(cause: unknown): Error {
-  const reason = cause instanceof Error ? cause.message : String(cause)
-  return new Error(`redis: not connected (${reason})`, { cause })
-}
-
-/** Escapes glob metacharacters so a prefix matches itself in SCAN MATCH. */
-export function escapeGlob(text: string): string {
-  return text.replace(/[*?[\]\\]/g, '\\$&')
-}
 
 /**
  * Creates an L2 store over node-redis.
@@ -58,53 +46,10 @@ export function escapeGlob(text: string): string {
  * ```
  */
 export function redis(options: RedisStoreOptions): RedisStore {
-  if (options === null || typeof options !== 'object' || (options.url === undefined) === (options.client === undefined)) {
-    throw new InvalidOptionError('redis() needs exactly one of { url } or { client }', { option: 'redis' })
-  }
-  if (options.url !== undefined && (typeof options.url !== 'string' || !/^rediss?:\/\//.test(options.url))) {
-    throw new InvalidOptionError(`redis.url must start with redis:// or rediss://; got ${typeof options.url === 'string' ? JSON.stringify(options.url.replace(/\/\/[^@/]*@/, '//***@')) : typeof options.url}`, { option: 'redis.url' })
-  }
+  checkConnectionOptions(options, 'redis')
   const scanCount = options.scanCount ?? 1000
-  const connectTimeout = options.connectTimeout ?? 2000
-  const owned = options.client === undefined
-  let client: AnyRedisClient | undefined = options.client
-  let waiting: Promise<AnyRedisClient> | undefined
-  let lastError: unknown
-  let lastErrorAt = -Infinity
-
-  const create = (): AnyRedisClient => {
-    const c = createClient({ url: options.url, disableOfflineQueue: true, socket: { connectTimeout } }) as AnyRedisClient
-    c.on('error', (error: unknown) => options.onError?.(error))
-    return c
-  }
-
-  // node-redis keeps reconnecting in the background and its connect() stays pending while
-  // Redis is down. A cache must not wait on that: a call waits for 'ready' or the next
-  // 'error' (at most connectTimeout), and fails at once while the last failure is recent.
-  const connect = (): Promise<AnyRedisClient> => {
-    const c = (client ??= create())
-    if (c.isReady) return Promise.resolve(c)
-    if (Date.now() - lastErrorAt < FAIL_FAST_MS) return Promise.reject(notConnected(lastError))
-    waiting ??= new Promise<AnyRedisClient>((resolve, reject) => {
-      const settle = (error?: unknown): void => {
-        clearTimeout(timer)
-        c.off('ready', onReady)
-        c.off('error', onError)
-        waiting = undefined
-        if (error === undefined) return resolve(c)
-        lastError = error
-        lastErrorAt = Date.now()
-        reject(notConnected(error))
-      }
-      const onReady = (): void => settle()
-      const onError = (error: unknown): void => settle(error ?? new Error('connection error'))
-      const timer = setTimeout(() => settle(new Error(`no connection within ${connectTimeout} ms`)), connectTimeout)
-      c.on('ready', onReady)
-      c.on('error', onError)
-      if (!c.isOpen) c.connect().catch(() => undefined) // failures arrive as 'error' events
-    })
-    return waiting
-  }
+  const conn = connection(options)
+  const connect = conn.get
 
   return {
     kind: 'l2',
@@ -146,12 +91,6 @@ export function redis(options: RedisStoreOptions): RedisStore {
       }
       return removed
     },
-    async close() {
-      if (!owned || client === undefined) return
-      const c = client
-      client = undefined
-      if (c.isReady) await c.close()
-      else if (c.isOpen) c.destroy()
-    },
+    close: conn.close,
   }
 }

@@ -1,0 +1,116 @@
+/**
+ * A node-redis client that never makes a caller wait on a dead Redis: shared by the TCP L2
+ * (`redis()`) and the REST bridge.
+ * @module
+ */
+import { createClient, type RedisClientOptions, type RedisClientType } from 'redis'
+import { InvalidOptionError } from '../src/errors.js'
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyRedisClient = RedisClientType<any, any, any, any, any>
+
+/** How to reach Redis: a URL (the connection opens and owns a client) or your client. */
+export interface ConnectionOptions {
+  url?: string | undefined
+  client?: AnyRedisClient | undefined
+  /** How long a call waits for a connection before failing, in ms. @default 2000 */
+  connectTimeout?: number | undefined
+  /** Receives connection errors (which otherwise only fail the commands they affect). */
+  onError?: ((error: unknown) => void) | undefined
+}
+
+/** A lazily connected client. */
+export interface Connection {
+  /** The ready client, connecting it first; rejects within connectTimeout while Redis is down. */
+  get(): Promise<AnyRedisClient>
+  /** Whether the client was opened here (and is closed by `close()`). */
+  readonly owned: boolean
+  /** Closes an owned client; leaves a caller's client alone. */
+  close(): Promise<void>
+}
+
+const FAIL_FAST_MS = 1000
+
+function notConnected(cause: unknown): Error {
+  const reason = cause instanceof Error ? cause.message : String(cause)
+  return new Error(`redis: not connected (${reason})`, { cause })
+}
+
+/** Masks the password of a redis:// URL for messages. */
+export function redactUrl(url: string): string {
+  return url.replace(/\/\/[^@/]*@/, '//***@')
+}
+
+/** Validates `{ url } | { client }` (exactly one) and a redis:// or rediss:// URL. */
+export function checkConnectionOptions(options: ConnectionOptions | null | undefined, option: string): void {
+  if (options === null || typeof options !== 'object' || (options.url === undefined) === (options.client === undefined)) {
+    throw new InvalidOptionError(`${option}() needs exactly one of { url } or { client }`, { option })
+  }
+  if (options.url !== undefined && (typeof options.url !== 'string' || !/^rediss?:\/\//.test(options.url))) {
+    const got = typeof options.url === 'string' ? JSON.stringify(redactUrl(options.url)) : typeof options.url
+    throw new InvalidOptionError(`${option}.url must start with redis:// or rediss://; got ${got}`, { option: `${option}.url` })
+  }
+}
+
+/**
+ * Wraps node-redis' connection handling. An owned client is created with
+ * `disableOfflineQueue`, so commands fail while Redis is unreachable instead of queueing.
+ * node-redis keeps reconnecting in the background and its `connect()` stays pending while
+ * Redis is down; a call here waits for 'ready' or the next 'error' (at most connectTimeout)
+ * and fails at once for a second after a failed attempt.
+ */
+export function connection(
+  options: ConnectionOptions,
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  clientOptions: Partial<RedisClientOptions<any, any, any, any, any>> = {},
+  owned: boolean = options.client === undefined,
+): Connection {
+  const connectTimeout = options.connectTimeout ?? 2000
+  let client: AnyRedisClient | undefined = options.client
+  let waiting: Promise<AnyRedisClient> | undefined
+  let lastError: unknown
+  let lastErrorAt = -Infinity
+
+  const create = (): AnyRedisClient => {
+    const c = createClient({ ...clientOptions, url: options.url, disableOfflineQueue: true, socket: { connectTimeout } }) as AnyRedisClient
+    c.on('error', (error: unknown) => options.onError?.(error))
+    return c
+  }
+
+  const get = (): Promise<AnyRedisClient> => {
+    const c = (client ??= create())
+    if (c.isReady) return Promise.resolve(c)
+    if (Date.now() - lastErrorAt < FAIL_FAST_MS) return Promise.reject(notConnected(lastError))
+    waiting ??= new Promise<AnyRedisClient>((resolve, reject) => {
+      const settle = (error?: unknown): void => {
+        clearTimeout(timer)
+        c.off('ready', onReady)
+        c.off('error', onError)
+        waiting = undefined
+        if (error === undefined) return resolve(c)
+        lastError = error
+        lastErrorAt = Date.now()
+        reject(notConnected(error))
+      }
+      const onReady = (): void => settle()
+      const onError = (error: unknown): void => settle(error ?? new Error('connection error'))
+      const timer = setTimeout(() => settle(new Error(`no connection within ${connectTimeout} ms`)), connectTimeout)
+      c.on('ready', onReady)
+      c.on('error', onError)
+      if (!c.isOpen) c.connect().catch(() => undefined) // failures arrive as 'error' events
+    })
+    return waiting
+  }
+
+  return {
+    get,
+    owned,
+    async close() {
+      if (!owned || client === undefined) return
+      const c = client
+      client = undefined
+      if (c.isReady) await c.close()
+      else if (c.isOpen) c.destroy()
+    },
+  }
+}

@@ -1,0 +1,31 @@
+import { serve } from '@hono/node-server'
+import type { AddressInfo } from 'node:net'
+import { createBridge, type Bridge, type BridgeOptions } from '../../adapters/bridge/index.js'
+
+export const TEST_TOKEN = 'test-token-0123456789abcdef'
+
+export interface RunningBridge {
+  url: string
+  token: string
+  bridge: Bridge
+  close(): Promise<void>
+}
+
+/** Serves a REST bridge in front of `redisUrl` on a free loopback port. */
+export async function startBridge(redisUrl: string, options: Partial<BridgeOptions> = {}): Promise<RunningBridge> {
+  const bridge = createBridge({ url: redisUrl, token: TEST_TOKEN, ...options })
+  const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
+    const s = serve({ fetch: bridge.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(s))
+  })
+  const { port } = server.address() as AddressInfo
+  return {
+    url: `http://127.0.0.1:${port}`,
+    token: options.token ?? TEST_TOKEN,
+    bridge,
+    async close() {
+      await bridge.close()
+      ;(server as { closeAllConnections?: () => void }).closeAllConnections?.()
+      await new Promise<void>((resolve) => server.close(() => resolve()))
+    },
+  }
+}
