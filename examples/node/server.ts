@@ -1,20 +1,26 @@
 /**
  * `npm start`: the example app on Node. With no configuration the cache runs on its
  * embedded defaults (an lru() L1 and an in-process memoryStore() L2, no Redis needed);
- * REDIS_URL switches L2 to Redis over TCP.
+ * REDIS_URL switches L2 to Redis over TCP, UPSTASH_REDIS_REST_URL (with
+ * UPSTASH_REDIS_REST_TOKEN) to Redis over HTTP (Upstash, or the tiercache REST bridge).
  *
- *   PORT (default 3000), HOST (default 127.0.0.1), REDIS_URL (optional)
+ *   PORT (default 3000), HOST (default 127.0.0.1), REDIS_URL, UPSTASH_REDIS_REST_URL/_TOKEN
  */
 import { serve } from '@hono/node-server'
 import { createCache } from 'tiercache'
 import { redis } from 'tiercache/redis'
+import { upstash } from 'tiercache/upstash'
 import { createApp } from './app.js'
 
 const redisUrl = process.env.REDIS_URL
+const restUrl = process.env.UPSTASH_REDIS_REST_URL
+const l2 = redisUrl ? redis({ url: redisUrl, onError: (e) => console.error('redis:', (e as Error).message) })
+  : restUrl ? upstash() // url and token from UPSTASH_REDIS_REST_URL / UPSTASH_REDIS_REST_TOKEN
+  : undefined // the embedded memoryStore()
 const cache = createCache({
   namespace: 'example',
   ttl: '1m',
-  ...(redisUrl ? { l2: redis({ url: redisUrl, onError: (e) => console.error('redis:', (e as Error).message) }) } : {}),
+  ...(l2 ? { l2 } : {}),
   onEvent: (event) => {
     if (event.type === 'l2:error') console.error(`cache: ${event.error.message}`)
   },
@@ -25,8 +31,10 @@ const port = Number(process.env.PORT ?? 3000)
 const hostname = process.env.HOST ?? '127.0.0.1'
 
 const server = serve({ fetch: app.fetch, port, hostname }, (info) => {
-  const l2 = redisUrl ? `Redis at ${redisUrl.replace(/\/\/[^@/]*@/, '//***@')}` : 'the embedded in-process store (set REDIS_URL for Redis)'
-  console.log(`tiercache example listening on http://${hostname}:${info.port} — L2: ${l2}`)
+  const where = redisUrl ? `Redis at ${redisUrl.replace(/\/\/[^@/]*@/, '//***@')}`
+    : restUrl ? `Redis over HTTP at ${restUrl}`
+    : 'the embedded in-process store (set REDIS_URL or UPSTASH_REDIS_REST_URL for Redis)'
+  console.log(`tiercache example listening on http://${hostname}:${info.port} — L2: ${where}`)
   console.log(`try: curl -i http://${hostname}:${info.port}/products/42   (twice: MISS, then HIT)`)
 })
 

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterEach, describe, expect, inject, it } from 'vitest'
 import { startPrintingUrl, type Started } from '../support/process.js'
+import { startBridge } from '../support/bridge.js'
 
 const root = join(import.meta.dirname, '..', '..')
 const running: Started[] = []
@@ -21,7 +22,7 @@ async function startExample(env: NodeJS.ProcessEnv): Promise<Started> {
 
 describe('the npm start example', () => {
   it('serves a product as MISS then HIT on the embedded default, and caches a 404', async () => {
-    const app = await startExample({ REDIS_URL: '' })
+    const app = await startExample({ REDIS_URL: '', UPSTASH_REDIS_REST_URL: '' })
     expect(app.output()).toContain('embedded in-process store')
     const url = app.url
     const first = await fetch(`${url}/products/42`)
@@ -45,7 +46,7 @@ describe('the npm start example', () => {
   })
 
   it('switches to Redis with REDIS_URL: a second instance gets the first one\'s entry', async () => {
-    const env = { REDIS_URL: inject('redisUrl') }
+    const env = { REDIS_URL: inject('redisUrl'), UPSTASH_REDIS_REST_URL: '' }
     const a = await startExample(env)
     const b = await startExample(env)
     expect(a.output()).toContain('L2: Redis at')
@@ -57,5 +58,25 @@ describe('the npm start example', () => {
     const stats = await (await fetch(`${b.url}/stats`)).json()
     expect(stats).toMatchObject({ sourceQueries: 0, tiers: { l2: { name: 'redis', hits: 1 } } })
     await fetch(`${a.url}/products/${id}`, { method: 'DELETE' })
+  })
+
+  it('switches to Redis over HTTP with UPSTASH_REDIS_REST_URL (here through the REST bridge)', async () => {
+    const bridge = await startBridge(inject('redisUrl'))
+    try {
+      const env = { REDIS_URL: '', UPSTASH_REDIS_REST_URL: bridge.url, UPSTASH_REDIS_REST_TOKEN: bridge.token }
+      const a = await startExample(env)
+      const b = await startExample(env)
+      expect(a.output()).toContain('L2: Redis over HTTP at http://127.0.0.1:')
+      const id = String(1 + Math.floor(Math.random() * 1000))
+      await fetch(`${a.url}/products/${id}`, { method: 'DELETE' })
+      expect((await fetch(`${a.url}/products/${id}`)).headers.get('x-cache')).toBe('MISS')
+      expect((await fetch(`${b.url}/products/${id}`)).headers.get('x-cache')).toBe('HIT')
+      const stats = await (await fetch(`${b.url}/stats`)).json()
+      expect(stats).toMatchObject({ sourceQueries: 0, tiers: { l2: { name: 'upstash', hits: 1 } } })
+      await fetch(`${a.url}/products/${id}`, { method: 'DELETE' })
+    } finally {
+      for (const app of running.splice(0)) await app.stop()
+      await bridge.close()
+    }
   })
 })
