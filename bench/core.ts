@@ -4,6 +4,9 @@
  *   (A) L1 hit            cache.get (l1: lru(), l2: false)   vs  await Map#get
  *   (B) L2 hit            cache.get (l1: false, l2: redis)   vs  await client.get(fullKey)
  *   (C) miss + load + set cache.getOrLoad (l2: redis)        vs  await client.get + client.set PX
+ *   (D) L2 hit over HTTP  cache.get (l1: false, l2: upstash) vs  raw @upstash/redis GET, both through
+ *                         the same REST bridge (the tiercache-bridge bin, in its own process)
+ *   (E) 64 concurrent gets over HTTP, 64 distinct keys, the same two sides; throughput
  *
  * Each round runs every workload once, cache and baseline back to back, alternating which
  * goes first so warm-up and GC drift do not favour one side. The table shows the median
@@ -21,6 +24,9 @@ import { createClient } from 'redis'
 import { createCache } from '../runtimes/default.js'
 import { lru } from '../adapters/lru.js'
 import { redis } from '../adapters/redis.js'
+import { upstash } from '../adapters/upstash.js'
+import { Redis as UpstashRedis } from '@upstash/redis'
+import { startPrintingUrl } from '../test/support/process.js'
 
 const ROUNDS = 7
 const L1_OPS = 1_000_000 // per side per round; ~50-150 ns each
@@ -29,6 +35,9 @@ const L2_OPS = 2_000 // per side per round; one loopback round trip each
 const MISS_OPS = 1_000 // per side per round; two round trips each
 const L2_WARMUP = 500
 const A_TARGET = 2.0
+const HTTP_OPS = 600 // per side per round; one HTTP request each
+const HTTP_BATCHES = 40 // per side per round, 64 concurrent gets each
+const CONCURRENCY = 64
 
 // ~200 bytes as JSON: a typical small record.
 const VALUE = {
@@ -121,6 +130,13 @@ async function main(): Promise<void> {
   const l2Cache = createCache({ namespace, l1: false, l2: redis({ url }), jitter: 0 })
   const client = createClient({ url })
   client.on('error', (error: unknown) => console.error('raw client error:', error))
+  // The bridge runs in a process of its own, as it would in production, so its work does
+  // not share this event loop with either side being measured. Needs `npm run build`.
+  const token = `bench-token-${process.pid}-${Date.now()}`
+  const cli = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'adapters', 'bridge', 'cli.js')
+  const bridge = await startPrintingUrl(process.execPath, [cli], { REDIS_URL: url, BRIDGE_TOKEN: token, PORT: '0', HOST: '127.0.0.1' })
+  const httpCache = createCache({ namespace: `${namespace}-http`, l1: false, l2: upstash({ url: bridge.url, token }), jitter: 0 })
+  const rawHttp = new UpstashRedis({ url: bridge.url, token, automaticDeserialization: false, enableTelemetry: false })
 
   try {
     await client.connect()
@@ -135,6 +151,12 @@ async function main(): Promise<void> {
     check(map.get('hit'), 'A map')
     check(await l2Cache.get('hit'), 'B cache')
     check(JSON.parse((await client.get(`${prefix}raw-hit`))!), 'B raw')
+    const keys64 = Array.from({ length: CONCURRENCY }, (_, i) => `hit-${i}`)
+    await httpCache.mset(keys64.map((key) => [key, VALUE] as const))
+    for (const key of keys64) await client.set(`${prefix}raw-${key}`, VALUE_JSON)
+    await httpCache.set('hit', VALUE)
+    check(await httpCache.get('hit'), 'D cache')
+    check(JSON.parse((await rawHttp.get<string>(`${prefix}raw-hit`))!), 'D raw')
 
     // Bodies of the loops, one closure per workload so each call site stays monomorphic.
     const aCache = (): Promise<unknown> => l1Cache.get('hit')
@@ -154,6 +176,17 @@ async function main(): Promise<void> {
       }
     }
 
+    const dCache = (): Promise<unknown> => httpCache.get('hit')
+    const dRaw = (): Promise<unknown> => rawHttp.get(`${prefix}raw-hit`)
+    const eCache = async (): Promise<void> => {
+      const values = await Promise.all(keys64.map((key) => httpCache.get(key)))
+      check(values[CONCURRENCY - 1], 'E cache')
+    }
+    const eRaw = async (): Promise<void> => {
+      const values = await Promise.all(keys64.map((key) => rawHttp.get<string>(`${prefix}raw-${key}`)))
+      check(JSON.parse(values[CONCURRENCY - 1]!), 'E raw')
+    }
+
     // ---- warmup (JIT, connections, Redis allocator)
     await loopNs(L1_WARMUP, aCache)
     await loopNs(L1_WARMUP, aMap)
@@ -161,13 +194,19 @@ async function main(): Promise<void> {
     await sampleUs(L2_WARMUP, bRaw)
     await sampleUs(L2_WARMUP, cCache)
     await sampleUs(L2_WARMUP, cRaw)
+    await sampleUs(L2_WARMUP, dCache)
+    await sampleUs(L2_WARMUP, dRaw)
+    await sampleUs(HTTP_BATCHES, eCache)
+    await sampleUs(HTTP_BATCHES, eRaw)
 
-    const rounds: { aCacheNs: number; aMapNs: number; bCache: OpStats; bRaw: OpStats; cCache: OpStats; cRaw: OpStats }[] = []
+    const rounds: { aCacheNs: number; aMapNs: number; bCache: OpStats; bRaw: OpStats; cCache: OpStats; cRaw: OpStats; dCache: OpStats; dRaw: OpStats; eCache: OpStats; eRaw: OpStats }[] = []
     for (let r = 0; r < ROUNDS; r++) {
       const [aCacheNs, aMapNs] = await pair(r, () => loopNs(L1_OPS, aCache), () => loopNs(L1_OPS, aMap))
       const [bc, br] = await pair(r, () => sampleUs(L2_OPS, bCache), () => sampleUs(L2_OPS, bRaw))
       const [cc, cr] = await pair(r, () => sampleUs(MISS_OPS, cCache), () => sampleUs(MISS_OPS, cRaw))
-      rounds.push({ aCacheNs, aMapNs, bCache: bc, bRaw: br, cCache: cc, cRaw: cr })
+      const [dc, dr] = await pair(r, () => sampleUs(HTTP_OPS, dCache), () => sampleUs(HTTP_OPS, dRaw))
+      const [ec, er] = await pair(r, () => sampleUs(HTTP_BATCHES, eCache), () => sampleUs(HTTP_BATCHES, eRaw))
+      rounds.push({ aCacheNs, aMapNs, bCache: bc, bRaw: br, cCache: cc, cRaw: cr, dCache: dc, dRaw: dr, eCache: ec, eRaw: er })
       process.stderr.write(`round ${r + 1}/${ROUNDS} done\n`)
     }
 
@@ -182,6 +221,8 @@ async function main(): Promise<void> {
       { workload: 'B  L2 hit (p50)', unit: 'µs', tiercache: med((x) => x.bCache.p50Us), baseline: med((x) => x.bRaw.p50Us), baselineName: 'client.get', target: undefined },
       { workload: 'C  miss+load+set (mean)', unit: 'µs', tiercache: med((x) => x.cCache.meanUs), baseline: med((x) => x.cRaw.meanUs), baselineName: 'client.get + set PX', target: undefined },
       { workload: 'C  miss+load+set (p50)', unit: 'µs', tiercache: med((x) => x.cCache.p50Us), baseline: med((x) => x.cRaw.p50Us), baselineName: 'client.get + set PX', target: undefined },
+      { workload: 'D  L2 hit over HTTP (p50)', unit: 'µs', tiercache: med((x) => x.dCache.p50Us), baseline: med((x) => x.dRaw.p50Us), baselineName: '@upstash/redis get via bridge', target: undefined },
+      { workload: 'E  64 concurrent HTTP gets (batch mean)', unit: 'µs', tiercache: med((x) => x.eCache.meanUs), baseline: med((x) => x.eRaw.meanUs), baselineName: '@upstash/redis 64 gets via bridge', target: undefined },
     ].map((row) => {
       const ratio = row.tiercache / row.baseline
       const verdict = row.target === undefined ? '-' : ratio <= row.target ? 'PASS' : 'FAIL'
@@ -207,11 +248,14 @@ async function main(): Promise<void> {
       date: new Date().toISOString(),
     }
     console.log(`\ntiercache core benchmark: ${ROUNDS} rounds, median per round stat; A ${L1_OPS} ops/side/round, B ${L2_OPS}, C ${MISS_OPS}; value ${VALUE_JSON.length} B JSON`)
-    console.log('baselines: A await Map#get | B node-redis client.get | C node-redis client.get + client.set PX 60000')
+    console.log('baselines: A await Map#get | B node-redis client.get | C node-redis client.get + client.set PX 60000 | D, E raw @upstash/redis through the same bridge')
+    const eRow = rows.find((row) => row.workload.startsWith('E'))!
+    const throughput = (batchUs: number): string => `${Math.round((CONCURRENCY * 1e6) / batchUs)} gets/s`
     console.log(render(table[0]!))
     console.log(widths.map((w) => '-'.repeat(w)).join('  '))
     for (const line of table.slice(1)) console.log(render(line))
     console.log(`machine: node ${machine.node} | ${machine.cpu} x${machine.cores} | redis ${machine.redis} (${machine.redisSource}) | load ${machine.loadavg.start[0]}→${machine.loadavg.end[0]} | ${machine.date}`)
+    console.log(`E throughput: tiercache ${throughput(eRow.tiercache)} vs raw ${throughput(eRow.baseline)} (${(eRow.baseline / eRow.tiercache).toFixed(2)}x of raw)`)
     console.log(`C check: loads=${stats.loads} (expected ${L2_WARMUP + ROUNDS * MISS_OPS}), l2Errors=${stats.l2Errors}; wall ${((Date.now() - wallStart) / 1000).toFixed(1)} s`)
 
     const outDir = join(dirname(fileURLToPath(import.meta.url)), 'results')
@@ -232,6 +276,9 @@ async function main(): Promise<void> {
     await l1Cache.clear().catch(() => undefined)
     await l1Cache.close()
     await l2Cache.close()
+    await httpCache.clear().catch(() => undefined)
+    await httpCache.close()
+    await bridge.stop()
     if (client.isOpen) await client.close()
     await server?.stop()
   }
