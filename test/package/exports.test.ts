@@ -28,6 +28,9 @@ describe('the built package', () => {
     ['tiercache/lru', ['lru']],
     ['tiercache/memory', ['memoryStore']],
     ['tiercache/redis', ['redis', 'escapeGlob']],
+    ['tiercache/upstash', ['upstash']],
+    ['tiercache/bridge', ['createBridge', 'DEFAULT_DENIED']],
+    ['tiercache/unstorage', ['unstorage', 'tiercacheDriver', 'encodeUnstorageKey', 'decodeUnstorageKey']],
   ])('%s exports %j', (specifier, names) => {
     expect(exportedNames(specifier)).toEqual(expect.arrayContaining(names))
   })
