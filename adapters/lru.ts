@@ -53,10 +53,10 @@ export function lru(options: LruOptions = {}): L1Store {
       maxTtl,
       get(key) {
         const entry = items.get(key)
-        return entry === undefined ? undefined : { value: structuredClone(entry.value), expiresAt: entry.expiresAt }
+        return entry === undefined ? undefined : { ...entry, value: structuredClone(entry.value) }
       },
       set(key, entry) {
-        items.set(key, { value: structuredClone(entry.value), expiresAt: entry.expiresAt })
+        items.set(key, { ...entry, value: structuredClone(entry.value) })
       },
       delete: (key) => void items.delete(key),
       clear: () => void items.clear(),

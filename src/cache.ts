@@ -1,14 +1,15 @@
-import { systemClock, type Clock, type L1Store, type L2Store, type L2Write } from './contracts.js'
+import { CircuitBreaker, type CircuitState } from './circuit-breaker.js'
+import { systemClock, type Clock, type L1Entry, type L1Store, type L2Store, type L2Write } from './contracts.js'
 import { describe, parseDuration, Strategy } from './duration.js'
 import { decodeEnvelope, encodeEnvelope } from './envelope.js'
 import {
-  ClosedError, InvalidKeyError, InvalidOptionError, InvalidValueError, L2Error, LoaderResultError,
-  TierCacheError, UnserializableError,
+  ClosedError, InvalidKeyError, InvalidOptionError, InvalidValueError, L2Error, L2TimeoutError, LoaderResultError,
+  LoaderTimeoutError, TierCacheError, UnserializableError,
 } from './errors.js'
-import type { CacheEvent, CacheStats, TierStats } from './events.js'
+import type { CacheEvent, CacheStats, StaleEvent, TierStats } from './events.js'
 import {
-  checkFunction, checkKnown, checkName, checkPositive, checkRatio, checkTags, checkTtl, KNOWN_OPTIONS,
-  type BatchLoader, type CacheOptions, type LoadOptions, type Loader, type ReadOptions, type TierConfig,
+  checkBoolean, checkDuration, checkFunction, checkKnown, checkName, checkPositive, checkRatio, checkTags, checkTtl,
+  KNOWN_OPTIONS, type BatchLoader, type CacheOptions, type LoadOptions, type Loader, type ReadOptions, type TierConfig,
   type WriteOptions,
 } from './options.js'
 import { defaultSerializer, type Serializer } from './serializer.js'
@@ -27,12 +28,29 @@ interface RemoteTier {
   readonly index: number
   readonly scale: number
   readonly promote: boolean
+  readonly breaker: CircuitBreaker | undefined
+}
+
+/** A live entry read from some tier. */
+interface Hit {
+  readonly value: unknown
+  readonly expiresAt: number
+  readonly staleUntil: number
+  readonly refreshAt: number
+  /** The stored string, when the hit came from a shared tier (reused to promote). */
+  readonly raw?: string
+  /** Stats index of the tier that held it. */
+  readonly source: number
 }
 
 /** The result of one lookup; `source` is a tier index, MISS or LOADED. */
 interface Outcome {
   readonly value: unknown
   readonly source: number
+  /** The value is stale (expired, within grace), and why it was served. */
+  readonly stale?: StaleEvent['reason']
+  /** Start a background refresh once this flight is done (stale-while-revalidate, refresh-ahead). */
+  readonly refresh?: boolean
 }
 
 interface Flight {
@@ -43,19 +61,31 @@ interface Flight {
   promise: Promise<Outcome>
 }
 
+interface Resolved {
+  readonly loader: Loader | undefined
+  readonly options: LoadOptions | undefined
+  readonly allowStale: boolean
+}
+
 const MISS = -1
 const LOADED = -2
 const FAILED: unique symbol = Symbol('failed')
+const SOFT_TIMEOUT: unique symbol = Symbol('soft timeout')
+const LOAD_FAILED: unique symbol = Symbol('load failed, stale served')
 const DEFAULT_NULL_TTL = 30_000
 const DEFAULT_MAX_KEY_LENGTH = 1024
+const DEFAULT_L2_TIMEOUT = 1000
 const NO_TAGS: readonly string[] = []
+const noop = (): void => undefined
 
 /**
  * A multi-level cache. Create one with `createCache`.
  *
  * Reads go L1 → L2 (→ L3 …) → loader; a hit in a deeper tier is copied into the tiers above
  * it with its remaining TTL. Loads are single-flight per key. Writes go to the shared tiers
- * first, then L1.
+ * first, then L1. With `grace`, expired entries may be served stale while one background
+ * load refreshes them; a failing shared tier is skipped (timeouts, circuit breaker) and
+ * never fails a read.
  *
  * L1 hits return the stored reference: mutating a value you got from the cache mutates the
  * cached copy (use `lru({ clone: true })` for copies).
@@ -70,6 +100,13 @@ export class TierCache {
   readonly #ttl: number
   readonly #nullTtl: number
   readonly #jitter: number
+  readonly #grace: number
+  readonly #swr: boolean
+  readonly #refreshAhead: number
+  readonly #staleOnError: boolean
+  readonly #softTimeout: number
+  readonly #hardTimeout: number
+  readonly #l2Timeout: number
   readonly #serializer: Serializer
   readonly #loader: Loader | undefined
   readonly #maxKeyLength: number
@@ -92,11 +129,18 @@ export class TierCache {
   #promotions = 0
   #loads = 0
   #loadErrors = 0
+  #loadTimeouts = 0
   #inflight = 0
   #coalesced = 0
   #corrupt = 0
   #l2Errors = 0
+  #l2Timeouts = 0
+  #l2Skipped = 0
   #l2WriteErrors = 0
+  #staleServed = 0
+  #refreshAttempts = 0
+  #refreshSuccesses = 0
+  #refreshFailures = 0
   #sets = 0
   #deletes = 0
 
@@ -111,6 +155,24 @@ export class TierCache {
     this.#ttl = checkTtl(options.ttl, 'ttl', Strategy.ShortTerm)
     this.#nullTtl = checkTtl(options.nullTtl, 'nullTtl', DEFAULT_NULL_TTL)
     this.#jitter = checkRatio(options.jitter, 'jitter', 0.1)
+    this.#grace = checkDuration(options.grace, 'grace', 0)
+    this.#swr = checkBoolean(options.staleWhileRevalidate, 'staleWhileRevalidate', true)
+    this.#staleOnError = checkBoolean(options.staleOnError, 'staleOnError', true)
+    if (options.refreshAhead !== undefined && options.refreshAhead !== false && (typeof options.refreshAhead !== 'number' || !(options.refreshAhead > 0 && options.refreshAhead < 1))) {
+      throw new InvalidOptionError(`refreshAhead must be a fraction of the ttl between 0 and 1 (e.g. 0.2), or false; got ${describe(options.refreshAhead)}`, { option: 'refreshAhead' })
+    }
+    this.#refreshAhead = options.refreshAhead === undefined || options.refreshAhead === false ? 0 : options.refreshAhead
+    const loaderTimeout = options.loaderTimeout ?? {}
+    if (loaderTimeout === null || typeof loaderTimeout !== 'object') {
+      throw new InvalidOptionError(`loaderTimeout must be { soft?, hard? }; got ${describe(loaderTimeout)}`, { option: 'loaderTimeout' })
+    }
+    checkKnown(loaderTimeout, new Set(['soft', 'hard']), 'loaderTimeout')
+    this.#softTimeout = checkDuration(loaderTimeout.soft, 'loaderTimeout.soft', 0)
+    this.#hardTimeout = checkDuration(loaderTimeout.hard, 'loaderTimeout.hard', 0)
+    if (this.#softTimeout > 0 && this.#hardTimeout > 0 && this.#softTimeout >= this.#hardTimeout) {
+      throw new InvalidOptionError('loaderTimeout.soft must be shorter than loaderTimeout.hard', { option: 'loaderTimeout.soft' })
+    }
+    this.#l2Timeout = checkDuration(options.l2Timeout, 'l2Timeout', DEFAULT_L2_TIMEOUT, true)
     this.#maxKeyLength = checkPositive(options.maxKeyLength, 'maxKeyLength', DEFAULT_MAX_KEY_LENGTH, true)
     this.#loader = checkFunction<Loader>(options.loader, 'loader')
     this.#onEvent = checkFunction(options.onEvent, 'onEvent')
@@ -122,6 +184,7 @@ export class TierCache {
     if (typeof this.#serializer?.serialize !== 'function' || typeof this.#serializer.deserialize !== 'function') {
       throw new InvalidOptionError('serializer must have serialize(value) and deserialize(text) methods', { option: 'serializer' })
     }
+    const breaker = resolveBreaker(options.circuitBreaker)
 
     const tiers = resolveTiers(options, defaults)
     const first = tiers[0]
@@ -147,12 +210,16 @@ export class TierCache {
       if (tier.store.kind !== 'l2') {
         throw new InvalidOptionError(`tiers[${index}]: an l1 store can only be the first tier`, { option: `tiers[${index}]` })
       }
+      const label = `l${remotes.length + 2}`
       remotes.push({
         store: tier.store,
-        label: `l${remotes.length + 2}`,
+        label,
         index,
         scale: tier.ttlScale ?? 1,
         promote: tier.promote ?? true,
+        breaker: breaker === undefined ? undefined : new CircuitBreaker(breaker.failures, breaker.cooldown, this.#clock, (state) => {
+          this.#emit({ type: 'circuit', namespace: this.namespace, tier: label, state })
+        }),
       })
     })
     this.#remotes = remotes
@@ -163,6 +230,7 @@ export class TierCache {
   /**
    * Reads a value: L1, then each deeper tier, then the configured `loader` (if any, unless
    * `disableLoad`). Resolves to `undefined` on a miss and to `null` for a negative entry.
+   * Within `grace` an expired entry is returned stale (unless `allowStale: false`).
    * @example const user = await cache.get<User>('user:1')
    */
   get<T = unknown>(key: string, options?: ReadOptions): Promise<T | undefined> {
@@ -172,20 +240,25 @@ export class TierCache {
     const l1 = this.#l1
     if (l1 !== undefined) {
       const entry = l1.get(key)
-      if (entry !== undefined && entry.expiresAt > (this.#systemTime ? Date.now() : this.#clock.now())) {
-        this.#requests++
-        this.#l1Hits++
-        return Promise.resolve(entry.value as T)
+      if (entry !== undefined) {
+        const now = this.#systemTime ? Date.now() : this.#clock.now()
+        if (entry.expiresAt > now) {
+          this.#requests++
+          this.#l1Hits++
+          if (entry.refreshAt <= now && this.#loader !== undefined && options?.disableLoad !== true) this.#refresh(key, this.#loader, undefined)
+          return Promise.resolve(entry.value as T)
+        }
       }
     }
     const loader = options?.disableLoad === true ? undefined : this.#loader
-    return this.#lookupOrJoin(key, loader, undefined) as Promise<T | undefined>
+    return this.#lookupOrJoin(key, { loader, options: undefined, allowStale: options?.allowStale !== false }) as Promise<T | undefined>
   }
 
   /**
    * Reads a value and, on a miss, calls `loader` once per key however many callers wait
    * (single-flight), caches its result (a `null` result for `nullTtl`) and returns it.
-   * A loader error reaches every waiter and is never cached.
+   * A loader error reaches every waiter and is never cached (but with `staleOnError` a
+   * stale value within grace is served instead).
    * @example const user = await cache.getOrLoad('user:1', () => db.users.find(1), { ttl: '10m' })
    */
   getOrLoad<T>(key: string, loader: Loader<T>, options?: LoadOptions): Promise<T> {
@@ -198,31 +271,44 @@ export class TierCache {
     const l1 = this.#l1
     if (l1 !== undefined) {
       const entry = l1.get(key)
-      if (entry !== undefined && entry.expiresAt > (this.#systemTime ? Date.now() : this.#clock.now())) {
-        this.#requests++
-        this.#l1Hits++
-        return Promise.resolve(entry.value as T)
+      if (entry !== undefined) {
+        const now = this.#systemTime ? Date.now() : this.#clock.now()
+        if (entry.expiresAt > now) {
+          this.#requests++
+          this.#l1Hits++
+          if (entry.refreshAt <= now) this.#refresh(key, loader, options)
+          return Promise.resolve(entry.value as T)
+        }
       }
     }
-    return this.#lookupOrJoin(key, loader, options) as Promise<T>
+    return this.#lookupOrJoin(key, { loader, options, allowStale: options?.allowStale !== false }) as Promise<T>
   }
 
   /**
    * Reads many keys in one round trip per tier. Resolves to a `Map` in the order of `keys`
-   * (duplicates once); absent keys map to `undefined`.
+   * (duplicates once); absent keys map to `undefined`. Stale entries within grace are
+   * returned unless `allowStale: false`.
    * @example const users = await cache.mget(['user:1', 'user:2'])
    */
-  async mget<T = unknown>(keys: Iterable<string>): Promise<Map<string, T | undefined>> {
+  async mget<T = unknown>(keys: Iterable<string>, options?: Pick<ReadOptions, 'allowStale'>): Promise<Map<string, T | undefined>> {
     const unique = this.#checkKeys(keys, 'mget')
-    const { result, missing } = await this.#lookupMany(unique)
-    for (let i = 0; i < missing.length; i++) this.#record(MISS)
+    const { result, missing, stale } = await this.#lookupMany(unique)
+    const allowStale = options?.allowStale !== false
+    for (const key of missing) {
+      const hit = stale.get(key)
+      if (hit !== undefined && allowStale) {
+        result.set(key, hit.value)
+        this.#served(key, hit.source, 'no-loader')
+      } else this.#record(MISS)
+    }
     return result as Map<string, T | undefined>
   }
 
   /**
    * Like `mget`, then calls `batchLoader` once with the keys still missing (de-duplicated,
    * and not already being loaded by another call), caches what it returns in one batch,
-   * and caches `null` for keys it left out.
+   * and caches `null` for keys it left out. If the batch loader fails and every failed key
+   * has a stale value within grace (and `staleOnError`), those are returned instead.
    * @example
    * ```ts
    * const users = await cache.mgetOrLoad(ids, async (missing) => new Map((await db.users.findMany(missing)).map((u) => [u.id, u])))
@@ -252,10 +338,11 @@ export class TierCache {
       throw new InvalidOptionError(`warmup: batchLoader must be a function; got ${describe(batchLoader)}`, { option: 'batchLoader', namespace: this.namespace })
     }
     const chunkSize = checkPositive(options.chunkSize, 'chunkSize', 100, true)
+    const { chunkSize: _chunkSize, ...loadOptions } = options
     const unique = this.#checkKeys(keys, 'warmup')
     let loaded = 0
     for (let i = 0; i < unique.length; i += chunkSize) {
-      loaded += (await this.#loadMany(unique.slice(i, i + chunkSize), batchLoader, options)).loaded
+      loaded += (await this.#loadMany(unique.slice(i, i + chunkSize), batchLoader, { ...loadOptions, allowStale: false })).loaded
     }
     return { keys: unique.length, loaded, cached: unique.length - loaded }
   }
@@ -347,7 +434,8 @@ export class TierCache {
       const tierHits = this.#tierHits[index]! + (index === 0 && this.#l1 !== undefined ? this.#l1Hits : 0)
       hits += tierHits
       const label = this.#l1 !== undefined ? `l${index + 1}` : `l${index + 2}`
-      tiers[label] = { name, hits: tierHits, misses: this.#tierMisses[index]! }
+      const breaker = this.#remotes.find((tier) => tier.index === index)?.breaker
+      tiers[label] = { name, hits: tierHits, misses: this.#tierMisses[index]!, circuit: breaker?.state ?? 'closed', circuitOpened: breaker?.opened ?? 0 }
     })
     return {
       namespace: this.namespace,
@@ -359,11 +447,16 @@ export class TierCache {
       promotions: this.#promotions,
       loads: this.#loads,
       loadErrors: this.#loadErrors,
+      loadTimeouts: this.#loadTimeouts,
       inflightLoads: this.#inflight,
       coalesced: this.#coalesced,
       corrupt: this.#corrupt,
       l2Errors: this.#l2Errors,
+      l2Timeouts: this.#l2Timeouts,
+      l2Skipped: this.#l2Skipped,
       l2WriteErrors: this.#l2WriteErrors,
+      staleServed: this.#staleServed,
+      refreshes: { attempts: this.#refreshAttempts, successes: this.#refreshSuccesses, failures: this.#refreshFailures },
       sets: this.#sets,
       deletes: this.#deletes,
     }
@@ -436,6 +529,13 @@ export class TierCache {
     else this.#misses++
   }
 
+  /** Records a request answered with a stale value. */
+  #served(key: string, source: number, reason: StaleEvent['reason']): void {
+    this.#record(source)
+    this.#staleServed++
+    this.#emit({ type: 'stale', namespace: this.namespace, key, reason })
+  }
+
   #track(promise: Promise<unknown>): void {
     this.#background.add(promise)
     const remove = (): boolean => this.#background.delete(promise)
@@ -443,17 +543,47 @@ export class TierCache {
     this.#waitUntil?.(promise)
   }
 
-  /** Runs a tier operation; a failure is counted, reported, and returned as FAILED. */
+  /**
+   * Runs a tier operation within l2Timeout and through the tier's circuit breaker; a failure
+   * or a skipped call is counted, reported, and returned as FAILED. Never rejects.
+   */
   async #call<T>(tier: RemoteTier, operation: string, keys: readonly string[], run: () => Promise<T>, write: boolean): Promise<T | typeof FAILED> {
-    try {
-      return await run()
-    } catch (cause) {
-      this.#l2Errors++
-      if (write) this.#l2WriteErrors++
-      const error = new L2Error(tier.store.name, operation, { cause, namespace: this.namespace })
-      this.#emit({ type: 'l2:error', namespace: this.namespace, tier: tier.label, operation, keys, error })
-      return FAILED
+    const breaker = tier.breaker
+    if (breaker !== undefined && !breaker.allow()) {
+      this.#l2Skipped++
+      return this.#failed(tier, operation, keys, write, new Error(`circuit open after repeated failures; skipped`), false, true)
     }
+    let timer: ReturnType<typeof setTimeout> | undefined
+    try {
+      const pending = run()
+      let result: T
+      if (this.#l2Timeout > 0) {
+        pending.catch(noop) // it may settle after the timeout
+        result = await Promise.race([
+          pending,
+          new Promise<never>((_, reject) => {
+            timer = setTimeout(() => reject(new L2TimeoutError(operation, this.#l2Timeout, { namespace: this.namespace })), this.#l2Timeout)
+          }),
+        ])
+      } else result = await pending
+      breaker?.success()
+      return result
+    } catch (cause) {
+      breaker?.failure()
+      const timeout = cause instanceof L2TimeoutError
+      if (timeout) this.#l2Timeouts++
+      return this.#failed(tier, operation, keys, write, cause, timeout, false)
+    } finally {
+      if (timer !== undefined) clearTimeout(timer)
+    }
+  }
+
+  #failed(tier: RemoteTier, operation: string, keys: readonly string[], write: boolean, cause: unknown, timeout: boolean, skipped: boolean): typeof FAILED {
+    this.#l2Errors++
+    if (write) this.#l2WriteErrors++
+    const error = new L2Error(tier.store.name, operation, { cause, namespace: this.namespace })
+    this.#emit({ type: 'l2:error', namespace: this.namespace, tier: tier.label, operation, keys, timeout, skipped, error })
+    return FAILED
   }
 
   #ttlWithJitter(ttl: number): number {
@@ -461,21 +591,33 @@ export class TierCache {
     return Math.max(1, Math.round(ttl * (1 + this.#jitter * (2 * Math.random() - 1))))
   }
 
-  #setL1(key: string, value: unknown, expiresAt: number, now: number): void {
+  #refreshAt(expiresAt: number, ttl: number): number {
+    return this.#refreshAhead > 0 ? expiresAt - ttl * this.#refreshAhead : Number.POSITIVE_INFINITY
+  }
+
+  #setL1(key: string, value: unknown, expiresAt: number, staleUntil: number, refreshAt: number, now: number): void {
     const l1 = this.#l1
     if (l1 === undefined) return
-    const capped = l1.maxTtl > 0 ? Math.min(expiresAt, now + l1.maxTtl) : expiresAt
-    if (capped > now) l1.set(key, { value, expiresAt: capped })
+    const cap = l1.maxTtl > 0 ? now + l1.maxTtl : Number.POSITIVE_INFINITY
+    const entry: L1Entry = { value, expiresAt: Math.min(expiresAt, cap), staleUntil: Math.min(staleUntil, cap), refreshAt }
+    if (entry.staleUntil > now) l1.set(key, entry)
     else l1.delete(key)
   }
 
-  /** Decodes a stored string; a foreign or corrupt one is counted and reported as a miss. */
-  #decode(tier: RemoteTier, key: string, raw: string, now: number): { value: unknown; raw: string; expiresAt: number } | undefined {
+  /** Decodes a stored string; `undefined` when past its grace; a foreign or corrupt one is counted and reported. */
+  #decode(tier: RemoteTier, key: string, raw: string, now: number): Hit | undefined {
     const envelope = decodeEnvelope(raw)
     if (envelope !== undefined) {
-      if (envelope.expiresAt <= now) return undefined
+      if (envelope.staleUntil <= now && envelope.expiresAt <= now) return undefined
       try {
-        return { value: this.#serializer.deserialize(envelope.payload), raw, expiresAt: envelope.expiresAt }
+        return {
+          value: this.#serializer.deserialize(envelope.payload),
+          expiresAt: envelope.expiresAt,
+          staleUntil: Math.max(envelope.staleUntil, envelope.expiresAt),
+          refreshAt: this.#refreshAt(envelope.expiresAt, envelope.ttl),
+          raw,
+          source: tier.index,
+        }
       } catch {
         // fall through: counted as corrupt
       }
@@ -485,23 +627,32 @@ export class TierCache {
     return undefined
   }
 
-  /** Copies a hit at `remotes[at]` into L1 and the shared tiers above it. */
-  #promote(key: string, hit: { value: unknown; raw: string; expiresAt: number }, at: number, now: number): void {
+  /** Copies a fresh hit at `remotes[at]` into L1 and the shared tiers above it. */
+  #promote(key: string, hit: Hit, at: number, now: number): void {
     const tier = this.#remotes[at]!
     if (!tier.promote) return
     this.#promotions++
-    this.#setL1(key, hit.value, hit.expiresAt, now)
-    if (at === 0) return
-    const ttl = hit.expiresAt - now
+    this.#setL1(key, hit.value, hit.expiresAt, hit.staleUntil, hit.refreshAt, now)
+    if (at === 0 || hit.raw === undefined) return
+    const raw = hit.raw
+    const ttl = hit.staleUntil - now
     const fullKey = this.#keyPrefix + key
     for (let i = 0; i < at; i++) {
       const upper = this.#remotes[i]!
-      this.#track(this.#call(upper, 'set', [key], () => upper.store.set(fullKey, hit.raw, ttl), true))
+      this.#track(this.#call(upper, 'set', [key], () => upper.store.set(fullKey, raw, ttl), true))
     }
   }
 
-  #lookupOrJoin(key: string, loader: Loader | undefined, options: LoadOptions | undefined): Promise<unknown> {
+  /** The L1 entry of `key` when it is stale but within grace. */
+  #staleInL1(key: string, now: number): Hit | undefined {
+    const entry = this.#l1?.get(key)
+    if (entry === undefined || entry.expiresAt > now || entry.staleUntil <= now) return undefined
+    return { value: entry.value, expiresAt: entry.expiresAt, staleUntil: entry.staleUntil, refreshAt: entry.refreshAt, source: 0 }
+  }
+
+  #lookupOrJoin(key: string, resolved: Resolved): Promise<unknown> {
     if (this.#l1 !== undefined) this.#tierMisses[0]!++
+    const { loader } = resolved
     const existing = this.#flights.get(key)
     let flight: Flight
     if (existing !== undefined && (existing.loads || loader === undefined)) {
@@ -510,14 +661,22 @@ export class TierCache {
     } else {
       flight = { loads: loader !== undefined, superseded: false, promise: undefined as unknown as Promise<Outcome> }
       this.#flights.set(key, flight)
-      flight.promise = this.#lookup(key, loader, options, flight)
+      flight.promise = this.#lookup(key, resolved, flight)
       const done = (): void => {
         if (this.#flights.get(key) === flight) this.#flights.delete(key)
       }
-      flight.promise.then(done, done)
+      flight.promise.then((outcome) => {
+        done()
+        if (outcome.refresh === true && loader !== undefined && !this.#closed) this.#refresh(key, loader, resolved.options)
+      }, done)
     }
     return flight.promise.then(
       (outcome) => {
+        if (outcome.stale !== undefined) {
+          if (!resolved.allowStale) return this.#awaitFresh(key, resolved)
+          this.#served(key, outcome.source, outcome.stale)
+          return outcome.value
+        }
         this.#record(outcome.source)
         return outcome.value
       },
@@ -528,7 +687,33 @@ export class TierCache {
     )
   }
 
-  async #lookup(key: string, loader: Loader | undefined, options: LoadOptions | undefined, flight: Flight): Promise<Outcome> {
+  /** For a caller that refuses stale values: waits for the refresh in flight, or loads. */
+  async #awaitFresh(key: string, resolved: Resolved): Promise<unknown> {
+    const refreshing = this.#flights.get(key)
+    if (refreshing !== undefined && refreshing.loads) {
+      try {
+        const outcome = await refreshing.promise
+        if (outcome.stale === undefined) {
+          this.#record(outcome.source)
+          return outcome.value
+        }
+      } catch (error) {
+        this.#record(MISS)
+        throw error
+      }
+    }
+    if (resolved.loader === undefined) {
+      this.#record(MISS)
+      return undefined
+    }
+    const value = await this.#loadWithTimeouts(key, resolved.loader, resolved.options, undefined, undefined)
+    this.#record(MISS)
+    return value
+  }
+
+  async #lookup(key: string, resolved: Resolved, flight: Flight): Promise<Outcome> {
+    const now = this.#clock.now()
+    let stale = this.#grace > 0 ? this.#staleInL1(key, now) : undefined
     if (this.#remotes.length > 0) {
       const fullKey = this.#keyPrefix + key
       for (let at = 0; at < this.#remotes.length; at++) {
@@ -538,29 +723,104 @@ export class TierCache {
           this.#tierMisses[tier.index]!++
           continue
         }
-        const now = this.#clock.now()
-        const hit = this.#decode(tier, key, raw, now)
+        const readAt = this.#clock.now()
+        const hit = this.#decode(tier, key, raw, readAt)
         if (hit === undefined) {
           this.#tierMisses[tier.index]!++
           continue
         }
-        if (!flight.superseded) this.#promote(key, hit, at, now)
-        return { value: hit.value, source: tier.index }
+        if (hit.expiresAt > readAt) {
+          if (!flight.superseded) this.#promote(key, hit, at, readAt)
+          return { value: hit.value, source: tier.index, refresh: hit.refreshAt <= readAt }
+        }
+        this.#tierMisses[tier.index]!++
+        if (stale === undefined || hit.staleUntil > stale.staleUntil) stale = hit
       }
     }
-    if (loader === undefined) return { value: undefined, source: MISS }
-    const value = await this.#runLoader([key], () => loader(key))
-    if (value === undefined) {
-      const error = new LoaderResultError(`loader for key ${describe(key)} returned undefined; return null to cache absence`, { namespace: this.namespace, key })
-      this.#loadErrors++
-      this.#emit({ type: 'load:error', namespace: this.namespace, keys: [key], error })
-      throw error
+    const { loader } = resolved
+    if (stale !== undefined && resolved.allowStale && (loader === undefined || this.#swr)) {
+      // stale-while-revalidate: answer now; the flight's owner starts one background refresh
+      return { value: stale.value, source: stale.source, stale: loader === undefined ? 'no-loader' : 'revalidate', refresh: loader !== undefined }
     }
-    if (!flight.superseded) {
-      const ttl = value === null ? checkTtl(options?.nullTtl, 'nullTtl', this.#nullTtl) : checkTtl(options?.ttl, 'ttl', this.#ttl)
-      await this.#write([{ key, value, ttl, tags: checkTags(options?.tags, 'tags') }], 'set', new Set([flight]))
+    if (loader === undefined) return { value: undefined, source: MISS }
+    const usable = resolved.allowStale ? stale : undefined
+    const value = await this.#loadWithTimeouts(key, loader, resolved.options, flight, usable)
+    if (value === SOFT_TIMEOUT || value === LOAD_FAILED) {
+      return { value: usable!.value, source: usable!.source, stale: value === SOFT_TIMEOUT ? 'timeout' : 'error' }
     }
     return { value, source: LOADED }
+  }
+
+  /**
+   * Runs `loader` for one key: validates its result and writes it back (unless the flight was
+   * superseded), under the hard timeout; with a stale value at hand, resolves SOFT_TIMEOUT after
+   * the soft timeout, or LOAD_FAILED on failure (staleOnError) — the load goes on in the background.
+   */
+  async #loadWithTimeouts(key: string, loader: Loader, options: LoadOptions | undefined, flight: Flight | undefined, stale: Hit | undefined): Promise<unknown> {
+    const loading = this.#runLoader([key], async () => {
+      const value = await loader(key)
+      if (value === undefined) {
+        throw new LoaderResultError(`loader for key ${describe(key)} returned undefined; return null to cache absence`, { namespace: this.namespace, key })
+      }
+      if (flight === undefined || !flight.superseded) {
+        const ttl = value === null ? checkTtl(options?.nullTtl, 'nullTtl', this.#nullTtl) : checkTtl(options?.ttl, 'ttl', this.#ttl)
+        await this.#write([{ key, value, ttl, tags: checkTags(options?.tags, 'tags') }], 'set', flight === undefined ? undefined : new Set([flight]))
+      }
+      return value
+    })
+    loading.catch(noop) // the caller may have moved on (timeouts); failures are counted in #runLoader
+    const timers: ReturnType<typeof setTimeout>[] = []
+    const racers: Promise<unknown>[] = [loading]
+    if (this.#hardTimeout > 0) {
+      racers.push(new Promise((_, reject) => {
+        timers.push(setTimeout(() => {
+          this.#loadTimeouts++
+          this.#emit({ type: 'load:timeout', namespace: this.namespace, keys: [key], timeout: this.#hardTimeout })
+          reject(new LoaderTimeoutError(this.#hardTimeout, { namespace: this.namespace, key }))
+        }, this.#hardTimeout))
+      }))
+    }
+    if (stale !== undefined && this.#softTimeout > 0) {
+      racers.push(new Promise((resolve) => timers.push(setTimeout(() => resolve(SOFT_TIMEOUT), this.#softTimeout))))
+    }
+    try {
+      const result = racers.length === 1 ? await loading : await Promise.race(racers)
+      if (result === SOFT_TIMEOUT) this.#track(loading.catch(noop))
+      return result
+    } catch (error) {
+      if (stale !== undefined && this.#staleOnError) {
+        if (error instanceof LoaderTimeoutError) this.#track(loading.catch(noop))
+        return LOAD_FAILED
+      }
+      throw error
+    } finally {
+      for (const timer of timers) clearTimeout(timer)
+    }
+  }
+
+  /** Starts one background load of `key` unless one is already running; never throws. */
+  #refresh(key: string, loader: Loader, options: LoadOptions | undefined): void {
+    const existing = this.#flights.get(key)
+    if ((existing !== undefined && existing.loads) || this.#closed) return
+    this.#refreshAttempts++
+    const flight: Flight = { loads: true, superseded: false, promise: undefined as unknown as Promise<Outcome> }
+    this.#flights.set(key, flight)
+    flight.promise = this.#loadWithTimeouts(key, loader, options, flight, undefined).then(
+      (value) => {
+        this.#refreshSuccesses++
+        return { value, source: LOADED }
+      },
+      (error: unknown) => {
+        this.#refreshFailures++
+        this.#emit({ type: 'refresh:error', namespace: this.namespace, key, error })
+        throw error
+      },
+    )
+    const done = (): void => {
+      if (this.#flights.get(key) === flight) this.#flights.delete(key)
+    }
+    flight.promise.then(done, done)
+    this.#track(flight.promise.catch(noop))
   }
 
   async #runLoader<T>(keys: readonly string[], run: () => T | Promise<T>): Promise<T> {
@@ -577,9 +837,13 @@ export class TierCache {
     }
   }
 
-  /** Looks keys up in L1 then each shared tier (one batch per tier); records each key once. */
-  async #lookupMany(keys: readonly string[]): Promise<{ result: Map<string, unknown>; missing: string[] }> {
+  /**
+   * Looks keys up in L1 then each shared tier (one batch per tier); records each key found
+   * fresh. `missing` keys have no fresh value; `stale` holds those with one within grace.
+   */
+  async #lookupMany(keys: readonly string[]): Promise<{ result: Map<string, unknown>; missing: string[]; stale: Map<string, Hit> }> {
     const result = new Map<string, unknown>()
+    const stale = new Map<string, Hit>()
     let missing: string[] = []
     const l1 = this.#l1
     const now = this.#clock.now()
@@ -592,6 +856,10 @@ export class TierCache {
         this.#l1Hits++
       } else {
         if (l1 !== undefined) this.#tierMisses[0]!++
+        if (this.#grace > 0) {
+          const old = this.#staleInL1(key, now)
+          if (old !== undefined) stale.set(key, old)
+        }
         missing.push(key)
       }
     }
@@ -604,9 +872,11 @@ export class TierCache {
       missing.forEach((key, i) => {
         const raw = raws === FAILED ? null : raws[i]
         const hit = raw === null || raw === undefined ? undefined : this.#decode(tier, key, raw, readAt)
-        if (hit === undefined) {
+        if (hit === undefined || hit.expiresAt <= readAt) {
           this.#tierMisses[tier.index]!++
           still.push(key)
+          const known = stale.get(key)
+          if (hit !== undefined && (known === undefined || hit.staleUntil > known.staleUntil)) stale.set(key, hit)
           return
         }
         result.set(key, hit.value)
@@ -616,15 +886,16 @@ export class TierCache {
       })
       missing = still
     }
-    return { result, missing }
+    return { result, missing, stale }
   }
 
   async #loadMany(keys: readonly string[], batchLoader: BatchLoader, options: LoadOptions | undefined): Promise<{ result: Map<string, unknown>; loaded: number }> {
-    const { result, missing } = await this.#lookupMany(keys)
+    const { result, missing, stale } = await this.#lookupMany(keys)
     if (missing.length === 0) return { result, loaded: 0 }
     const ttl = checkTtl(options?.ttl, 'ttl', this.#ttl)
     const nullTtl = checkTtl(options?.nullTtl, 'nullTtl', this.#nullTtl)
     const tags = checkTags(options?.tags, 'tags')
+    const allowStale = options?.allowStale !== false
 
     // keys another call is already loading are joined; the rest are loaded here, in one call
     const joined: [string, Flight][] = []
@@ -647,7 +918,7 @@ export class TierCache {
           superseded: false,
           promise: batch.then((values) => ({ value: values.get(key), source: LOADED })),
         }
-        flight.promise.catch(() => undefined) // a waiter may never attach; the error reaches the caller below
+        flight.promise.catch(noop) // a waiter may never attach; the error reaches the caller below
         this.#flights.set(key, flight)
         own.add(flight)
         const done = (): void => {
@@ -671,9 +942,17 @@ export class TierCache {
         }
         settle!(values)
       } catch (error) {
-        for (const key of toLoad) this.#record(MISS)
         settle!(error instanceof Error ? error : new Error(String(error)))
-        throw error
+        if (allowStale && this.#staleOnError && toLoad.every((key) => stale.has(key))) {
+          for (const key of toLoad) {
+            const hit = stale.get(key)!
+            result.set(key, hit.value)
+            this.#served(key, hit.source, 'error')
+          }
+        } else {
+          for (let i = 0; i < toLoad.length; i++) this.#record(MISS)
+          throw error
+        }
       }
     }
     for (const [key, flight] of joined) {
@@ -704,7 +983,7 @@ export class TierCache {
     await Promise.all(this.#remotes.map((tier) => {
       const writes: L2Write[] = prepared.map((entry) => {
         const ttl = Math.max(1, Math.round(entry.ttl * tier.scale))
-        return { key: this.#keyPrefix + entry.key, value: encodeEnvelope(now + ttl, now + ttl, entry.tags, entry.payload), ttl }
+        return { key: this.#keyPrefix + entry.key, value: encodeEnvelope(now + ttl, now + ttl + this.#grace, ttl, entry.tags, entry.payload), ttl: ttl + this.#grace }
       })
       const keys = prepared.map((entry) => entry.key)
       if (writes.length === 1) {
@@ -714,7 +993,8 @@ export class TierCache {
       return this.#call(tier, operation, keys, () => msetOf(tier.store, writes), true)
     }))
     for (const entry of prepared) {
-      this.#setL1(entry.key, entry.value, now + entry.ttl * this.#l1Scale, now)
+      const ttl = entry.ttl * this.#l1Scale
+      this.#setL1(entry.key, entry.value, now + ttl, now + ttl + this.#grace, this.#refreshAt(now + ttl, ttl), now)
     }
   }
 
@@ -739,6 +1019,20 @@ export class TierCache {
     await Promise.all(this.#remotes.map((tier) => this.#call(tier, operation, keys, () => tier.store.delete(fullKeys), true)))
     const l1 = this.#l1
     if (l1 !== undefined) for (const key of keys) l1.delete(key)
+  }
+}
+
+function resolveBreaker(value: unknown): { failures: number; cooldown: number } | undefined {
+  if (value === false) return undefined
+  if (value === undefined) return { failures: 5, cooldown: 10_000 }
+  if (value === null || typeof value !== 'object') {
+    throw new InvalidOptionError(`circuitBreaker must be { failures?, cooldown? } or false; got ${describe(value)}`, { option: 'circuitBreaker' })
+  }
+  checkKnown(value, new Set(['failures', 'cooldown']), 'circuitBreaker')
+  const options = value as { failures?: unknown; cooldown?: unknown }
+  return {
+    failures: checkPositive(options.failures, 'circuitBreaker.failures', 5, true),
+    cooldown: checkTtl(options.cooldown, 'circuitBreaker.cooldown', 10_000),
   }
 }
 
@@ -811,3 +1105,4 @@ function normalizeBatch(raw: unknown, keys: readonly string[], namespace: string
 
 /** Exposed for tests of the duration rules used by per-call options. */
 export { parseDuration }
+export type { CircuitState }

@@ -13,11 +13,15 @@ export interface Clock {
 /** The system clock (`Date.now`). */
 export const systemClock: Clock = { now: () => Date.now() }
 
-/** What the engine keeps in an L1: the live value and its logical expiry. */
+/** What the engine keeps in an L1: the live value and its lifetimes. */
 export interface L1Entry {
   readonly value: unknown
-  /** Epoch ms after which the entry is no longer served. */
+  /** Epoch ms after which the entry is no longer fresh. */
   readonly expiresAt: number
+  /** Epoch ms until which the entry may be served stale (grace); equals expiresAt without grace. */
+  readonly staleUntil: number
+  /** Epoch ms after which a hit starts a background refresh (refresh-ahead); Infinity when off. */
+  readonly refreshAt: number
 }
 
 /**

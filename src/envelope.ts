@@ -1,8 +1,8 @@
 /**
  * The entry envelope stored in L2: a version, the logical expiry, the end of the grace
- * window, the tags, and the serialized value:
+ * window, the TTL it was written with (for refresh-ahead), the tags, and the serialized value:
  *
- *     tc1|<expiresAt>|<staleUntil>|<tagsLength>|<tags JSON><payload>
+ *     tc1|<expiresAt>|<staleUntil>|<ttl>|<tagsLength>|<tags JSON><payload>
  *
  * A header of plain text keeps a read to one `indexOf` scan and one `JSON.parse` of the
  * payload; the length prefix lets tags hold any character.
@@ -13,6 +13,8 @@
 export interface Envelope {
   readonly expiresAt: number
   readonly staleUntil: number
+  /** The TTL in ms the entry was written with. */
+  readonly ttl: number
   readonly tags: readonly string[]
   readonly payload: string
 }
@@ -21,9 +23,9 @@ const VERSION = 'tc1|'
 const NO_TAGS: readonly string[] = Object.freeze([])
 
 /** Builds the stored string. */
-export function encodeEnvelope(expiresAt: number, staleUntil: number, tags: readonly string[], payload: string): string {
+export function encodeEnvelope(expiresAt: number, staleUntil: number, ttl: number, tags: readonly string[], payload: string): string {
   const tagText = tags.length === 0 ? '' : JSON.stringify(tags)
-  return `${VERSION}${expiresAt}|${staleUntil}|${tagText.length}|${tagText}${payload}`
+  return `${VERSION}${expiresAt}|${staleUntil}|${ttl}|${tagText.length}|${tagText}${payload}`
 }
 
 /** Parses a stored string; `undefined` for anything foreign or malformed. */
@@ -32,12 +34,14 @@ export function decodeEnvelope(text: unknown): Envelope | undefined {
   const a = VERSION.length
   const b = text.indexOf('|', a)
   const c = b < 0 ? -1 : text.indexOf('|', b + 1)
-  const d = c < 0 ? -1 : text.indexOf('|', c + 1)
+  const e = c < 0 ? -1 : text.indexOf('|', c + 1)
+  const d = e < 0 ? -1 : text.indexOf('|', e + 1)
   if (d < 0) return undefined
   const expiresAt = Number(text.slice(a, b))
   const staleUntil = Number(text.slice(b + 1, c))
-  const tagLength = Number(text.slice(c + 1, d))
-  if (!Number.isFinite(expiresAt) || !Number.isFinite(staleUntil) || !Number.isInteger(tagLength) || tagLength < 0) return undefined
+  const ttl = Number(text.slice(c + 1, e))
+  const tagLength = Number(text.slice(e + 1, d))
+  if (!Number.isFinite(expiresAt) || !Number.isFinite(staleUntil) || !Number.isFinite(ttl) || !Number.isInteger(tagLength) || tagLength < 0) return undefined
   const payloadStart = d + 1 + tagLength
   if (payloadStart > text.length) return undefined
   let tags = NO_TAGS
@@ -50,5 +54,5 @@ export function decodeEnvelope(text: unknown): Envelope | undefined {
       return undefined
     }
   }
-  return { expiresAt, staleUntil, tags, payload: text.slice(payloadStart) }
+  return { expiresAt, staleUntil, ttl, tags, payload: text.slice(payloadStart) }
 }

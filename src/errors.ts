@@ -22,6 +22,8 @@ export type ErrorCode =
   | 'E_LOADER_RESULT'
   | 'E_CLOSED'
   | 'E_L2'
+  | 'E_L2_TIMEOUT'
+  | 'E_LOADER_TIMEOUT'
 
 /** Context fields an error may carry. */
 export interface ErrorContext {
@@ -107,10 +109,29 @@ export class L2Error extends TierCacheError {
   /** The operation that failed, e.g. `mget`. */
   readonly operation: string
   constructor(store: string, operation: string, context: ErrorContext = {}) {
-    const reason = context.cause instanceof Error ? `: ${context.cause.message}` : ''
+    const reason = context.cause instanceof Error ? `: ${context.cause.message.replace(/^\[tiercache\] /, '')}` : ''
     super('E_L2', `[${store}] ${operation} failed${reason}`, context)
     this.name = 'L2Error'
     this.store = store
     this.operation = operation
+  }
+}
+
+/** An L2 operation took longer than `l2Timeout` (`E_L2_TIMEOUT`); the cause of an `L2Error`. */
+export class L2TimeoutError extends TierCacheError {
+  constructor(operation: string, ms: number, context: ErrorContext = {}) {
+    super('E_L2_TIMEOUT', `${operation} timed out after ${ms} ms`, context)
+    this.name = 'L2TimeoutError'
+  }
+}
+
+/** A loader took longer than `loaderTimeout.hard` (`E_LOADER_TIMEOUT`); it goes on in the background. */
+export class LoaderTimeoutError extends TierCacheError {
+  /** The hard timeout in ms. */
+  readonly timeout: number
+  constructor(ms: number, context: ErrorContext = {}) {
+    super('E_LOADER_TIMEOUT', `loader for key ${JSON.stringify(context.key ?? '')} took longer than ${ms} ms (loaderTimeout.hard); it goes on in the background and its result is cached if it succeeds`, context)
+    this.name = 'LoaderTimeoutError'
+    this.timeout = ms
   }
 }

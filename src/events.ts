@@ -7,7 +7,44 @@ export interface L2ErrorEvent {
   tier: string
   operation: string
   keys: readonly string[]
+  /** The operation exceeded `l2Timeout`. */
+  timeout: boolean
+  /** The call was not made: the tier's circuit is open. */
+  skipped: boolean
   error: L2Error
+}
+
+/** A shared tier's circuit breaker changed state. */
+export interface CircuitEvent {
+  type: 'circuit'
+  namespace: string
+  tier: string
+  state: 'closed' | 'open' | 'half-open'
+}
+
+/** A stale value (expired, within grace) was served. */
+export interface StaleEvent {
+  type: 'stale'
+  namespace: string
+  key: string
+  /** `revalidate`: stale-while-revalidate; `error`: the loader failed; `timeout`: the soft timeout passed; `no-loader`: a read without a loader. */
+  reason: 'revalidate' | 'error' | 'timeout' | 'no-loader'
+}
+
+/** A background refresh (stale-while-revalidate or refresh-ahead) failed; the caller was not affected. */
+export interface RefreshErrorEvent {
+  type: 'refresh:error'
+  namespace: string
+  key: string
+  error: unknown
+}
+
+/** A loader passed `loaderTimeout.hard`. */
+export interface LoadTimeoutEvent {
+  type: 'load:timeout'
+  namespace: string
+  keys: readonly string[]
+  timeout: number
 }
 
 /** A stored entry could not be decoded; it was treated as a miss. */
@@ -27,13 +64,17 @@ export interface LoadErrorEvent {
 }
 
 /** Everything `onEvent` receives. */
-export type CacheEvent = L2ErrorEvent | CorruptEvent | LoadErrorEvent
+export type CacheEvent = L2ErrorEvent | CorruptEvent | LoadErrorEvent | CircuitEvent | StaleEvent | RefreshErrorEvent | LoadTimeoutEvent
 
 /** Per-tier counters. `hits` counts requests this tier answered; `misses` counts lookups here that found nothing. */
 export interface TierStats {
   name: string
   hits: number
   misses: number
+  /** The circuit breaker's state (shared tiers; always `closed` for L1 or without a breaker). */
+  circuit: 'closed' | 'open' | 'half-open'
+  /** How many times the circuit opened. */
+  circuitOpened: number
 }
 
 /**
@@ -61,10 +102,20 @@ export interface CacheStats {
   coalesced: number
   /** Entries read from a tier that could not be decoded (counted as misses). */
   corrupt: number
-  /** Failed tier operations, reads and writes. */
+  /** Failed tier operations, reads and writes (timeouts and calls skipped by an open circuit included). */
   l2Errors: number
+  /** Of those, operations that passed `l2Timeout`. */
+  l2Timeouts: number
+  /** Of those, calls not made because the tier's circuit was open. */
+  l2Skipped: number
   /** Writes (set, mset, delete, clear, promotion) that failed on some tier. */
   l2WriteErrors: number
+  /** Requests answered with a stale value (also counted as hits of the tier that held it). */
+  staleServed: number
+  /** Background refreshes (stale-while-revalidate and refresh-ahead). */
+  refreshes: { attempts: number; successes: number; failures: number }
+  /** Loads that passed `loaderTimeout.hard`. */
+  loadTimeouts: number
   sets: number
   deletes: number
 }

@@ -3,6 +3,7 @@ import { describe, parseDuration, type Duration } from './duration.js'
 import { InvalidOptionError } from './errors.js'
 import type { Serializer } from './serializer.js'
 import type { CacheEvent } from './events.js'
+import type { CircuitBreakerOptions } from './circuit-breaker.js'
 
 /** Loads one value on a miss. Return `null` to cache absence (for `nullTtl`); never `undefined`. */
 export type Loader<T = unknown> = (key: string) => T | Promise<T>
@@ -56,6 +57,38 @@ export interface CacheOptions {
   nullTtl?: Duration
   /** Spreads expiries by ±ratio of the TTL so entries written together do not expire together. 0 to 1. @default 0.1 */
   jitter?: number
+  /**
+   * How long an expired entry may still be served stale (L2 keeps it for ttl + grace).
+   * 0 turns stale serving off. @default 0
+   */
+  grace?: Duration
+  /**
+   * Within grace, answer at once with the stale value and refresh it with one background load
+   * (`true`), or wait for the loader and fall back to the stale value only if it fails (`false`).
+   * @default true
+   */
+  staleWhileRevalidate?: boolean
+  /**
+   * A hit in the last `refreshAhead` fraction of an entry's ttl returns the value and starts one
+   * background refresh (0 < refreshAhead < 1), e.g. 0.2 for the last 20 %. `false` is off. @default false
+   */
+  refreshAhead?: number | false
+  /** On a loader failure, serve the stale value when one is within grace. @default true */
+  staleOnError?: boolean
+  /**
+   * `soft`: with a stale value at hand, answer with it after this long and let the loader finish
+   * in the background. `hard`: reject with `E_LOADER_TIMEOUT` after this long (the loader goes on;
+   * its result is cached if it succeeds). @default {} (no timeouts)
+   */
+  loaderTimeout?: { soft?: Duration; hard?: Duration }
+  /** Longest wait for one operation of a shared tier; past it the call counts as failed. `false`: no limit. @default '1s' */
+  l2Timeout?: Duration | false
+  /**
+   * Per shared tier: after `failures` consecutive failures (errors or timeouts) the tier is
+   * skipped for `cooldown`, then probed with one call. `false` turns it off.
+   * @default { failures: 5, cooldown: '10s' }
+   */
+  circuitBreaker?: CircuitBreakerOptions | false
   /** Encodes values for L2 and beyond. @default defaultSerializer (JSON + Date, Map, Set, BigInt, typed arrays) */
   serializer?: Serializer
   /** The loader `get` uses on a miss (per-call loaders go through `getOrLoad`). */
@@ -82,12 +115,16 @@ export interface WriteOptions {
 export interface ReadOptions {
   /** Skip the configured loader: a miss resolves to `undefined`. @default false */
   disableLoad?: boolean
+  /** Whether a stale value (expired, within grace) may be returned. @default true */
+  allowStale?: boolean
 }
 
 /** Per-load options (`getOrLoad`, `mgetOrLoad`, `warmup`). */
 export interface LoadOptions extends WriteOptions {
   /** Overrides the cache's nullTtl for a `null` result. */
   nullTtl?: Duration
+  /** Whether a stale value (expired, within grace) may be returned. @default true */
+  allowStale?: boolean
 }
 
 const NAME_RE = /^[A-Za-z0-9_.-]{1,100}$/
@@ -139,8 +176,22 @@ export function checkTags(value: unknown, option: string): readonly string[] {
 
 const KNOWN_OPTIONS = new Set([
   'namespace', 'prefix', 'l1', 'l2', 'tiers', 'ttl', 'nullTtl', 'jitter', 'serializer', 'loader',
-  'maxKeyLength', 'clock', 'onEvent', 'waitUntil',
+  'maxKeyLength', 'clock', 'onEvent', 'waitUntil', 'grace', 'staleWhileRevalidate', 'refreshAhead', 'staleOnError',
+  'loaderTimeout', 'l2Timeout', 'circuitBreaker',
 ])
+
+export function checkBoolean(value: unknown, option: string, fallback: boolean): boolean {
+  if (value === undefined) return fallback
+  if (typeof value !== 'boolean') throw new InvalidOptionError(`${option} must be true or false; got ${describe(value)}`, { option })
+  return value
+}
+
+/** A non-negative duration in ms, `fallback` when undefined; `false` (where allowed) is 0. */
+export function checkDuration(value: unknown, option: string, fallback: number, allowFalse = false): number {
+  if (value === undefined) return fallback
+  if (allowFalse && value === false) return 0
+  return parseDuration(value, option)
+}
 
 /** Rejects misspelt options (`tll: 5`) instead of silently ignoring them. */
 export function checkKnown(options: object, known: ReadonlySet<string>, where: string): void {

@@ -9,14 +9,14 @@ describe('lru() specifics', () => {
   it('returns the stored reference by default', () => {
     const store = lru()
     const value = { n: 1 }
-    store.set('a', { value, expiresAt: 1 })
+    store.set('a', { value, expiresAt: 1, staleUntil: 1, refreshAt: Infinity })
     expect(store.get('a')?.value).toBe(value)
   })
 
   it('returns copies with clone: true, so callers cannot mutate the cached value', () => {
     const store = lru({ clone: true })
     const value = { n: 1, at: new Date(5) }
-    store.set('a', { value, expiresAt: 1 })
+    store.set('a', { value, expiresAt: 1, staleUntil: 1, refreshAt: Infinity })
     value.n = 2
     const first = store.get('a')?.value as { n: number; at: Date }
     expect(first).toEqual({ n: 1, at: new Date(5) })

@@ -16,8 +16,8 @@ export function describeL1Conformance(name: string, make: (max: number) => L1Sto
 
     it('gets what was set, and undefined for absent keys', () => {
       const store = make(10)
-      store.set('a', { value: { n: 1 }, expiresAt: 123 })
-      expect(store.get('a')).toEqual({ value: { n: 1 }, expiresAt: 123 })
+      store.set('a', { value: { n: 1 }, expiresAt: 123, staleUntil: 123, refreshAt: Infinity })
+      expect(store.get('a')).toEqual({ value: { n: 1 }, expiresAt: 123, staleUntil: 123, refreshAt: Infinity })
       expect(store.get('b')).toBeUndefined()
       expect(store.size).toBe(1)
     })
@@ -26,15 +26,15 @@ export function describeL1Conformance(name: string, make: (max: number) => L1Sto
       const store = make(10)
       for (const key of ['__proto__', 'constructor', 'toString', 'hasOwnProperty']) {
         expect(store.get(key)).toBeUndefined()
-        store.set(key, { value: key, expiresAt: 1 })
+        store.set(key, { value: key, expiresAt: 1, staleUntil: 1, refreshAt: Infinity })
         expect(store.get(key)?.value).toBe(key)
       }
     })
 
     it('deletes and clears', () => {
       const store = make(10)
-      store.set('a', { value: 1, expiresAt: 1 })
-      store.set('b', { value: 2, expiresAt: 1 })
+      store.set('a', { value: 1, expiresAt: 1, staleUntil: 1, refreshAt: Infinity })
+      store.set('b', { value: 2, expiresAt: 1, staleUntil: 1, refreshAt: Infinity })
       store.delete('a')
       store.delete('never')
       expect(store.get('a')).toBeUndefined()
@@ -46,11 +46,11 @@ export function describeL1Conformance(name: string, make: (max: number) => L1Sto
 
     it('evicts the least recently used entry past max', () => {
       const store = make(3)
-      store.set('a', { value: 1, expiresAt: 1 })
-      store.set('b', { value: 2, expiresAt: 1 })
-      store.set('c', { value: 3, expiresAt: 1 })
+      store.set('a', { value: 1, expiresAt: 1, staleUntil: 1, refreshAt: Infinity })
+      store.set('b', { value: 2, expiresAt: 1, staleUntil: 1, refreshAt: Infinity })
+      store.set('c', { value: 3, expiresAt: 1, staleUntil: 1, refreshAt: Infinity })
       store.get('a') // a is now most recently used
-      store.set('d', { value: 4, expiresAt: 1 })
+      store.set('d', { value: 4, expiresAt: 1, staleUntil: 1, refreshAt: Infinity })
       expect(store.get('b')).toBeUndefined()
       expect(store.get('a')?.value).toBe(1)
       expect(store.get('c')?.value).toBe(3)
@@ -60,9 +60,9 @@ export function describeL1Conformance(name: string, make: (max: number) => L1Sto
 
     it('replaces an entry set twice', () => {
       const store = make(3)
-      store.set('a', { value: 1, expiresAt: 1 })
-      store.set('a', { value: 2, expiresAt: 5 })
-      expect(store.get('a')).toEqual({ value: 2, expiresAt: 5 })
+      store.set('a', { value: 1, expiresAt: 1, staleUntil: 1, refreshAt: Infinity })
+      store.set('a', { value: 2, expiresAt: 5, staleUntil: 5, refreshAt: Infinity })
+      expect(store.get('a')).toEqual({ value: 2, expiresAt: 5, staleUntil: 5, refreshAt: Infinity })
       expect(store.size).toBe(1)
     })
   })

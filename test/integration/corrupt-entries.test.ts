@@ -8,9 +8,9 @@ describe('corrupt or foreign entries in Redis', () => {
     'plain text written by another app',
     '{"json":"but not ours"}',
     'tc1|broken',
-    `tc1|${Date.now() + 60_000}|${Date.now() + 60_000}|0|j{not json`,
-    `tc1|${Date.now() + 60_000}|${Date.now() + 60_000}|0|t{"$t":"zz"}`,
-    `tc1|${Date.now() + 60_000}|${Date.now() + 60_000}|9|["a"]j1`,
+    `tc1|${Date.now() + 60_000}|${Date.now() + 60_000}|60000|0|j{not json`,
+    `tc1|${Date.now() + 60_000}|${Date.now() + 60_000}|60000|0|t{"$t":"zz"}`,
+    `tc1|${Date.now() + 60_000}|${Date.now() + 60_000}|60000|9|["a"]j1`,
     '',
   ]
 
