@@ -3,9 +3,10 @@
  * namespace clears with SCAN + UNLINK (never KEYS or FLUSHDB).
  * @module
  */
-import type { L2Store, L2Write } from '../src/contracts.js'
+import type { L2Store, L2Write, StreamOps } from '../src/contracts.js'
 import { checkConnectionOptions, connection, type AnyRedisClient } from './redis-connection.js'
 import { escapeGlob } from './glob.js'
+import { deleteTagWith, LATEST_SCRIPT, parseEntries, parseXread, splitPayload, streamBus, tagCommands, type CommandRunner } from './redis-ops.js'
 
 export { escapeGlob }
 
@@ -50,6 +51,32 @@ export function redis(options: RedisStoreOptions): RedisStore {
   const scanCount = options.scanCount ?? 1000
   const conn = connection(options)
   const connect = conn.get
+  const subscribers = new Set<AnyRedisClient>()
+  const runner: CommandRunner = {
+    command: async (args) => (await connect()).sendCommand(args),
+    script: async (source, keys, args) => (await connect()).sendCommand(['EVAL', source, String(keys.length), ...keys, ...args]),
+  }
+  const streams: StreamOps = {
+    async add(key, fields, maxLen) {
+      return String(await runner.command(['XADD', key, 'MAXLEN', '~', String(maxLen), '*', ...Object.entries(fields).flat()]))
+    },
+    async latest(key, count) {
+      return parseEntries(await runner.script(LATEST_SCRIPT, [key], [String(count)]))
+    },
+    async read(key, { after, count, block }) {
+      const args = ['XREAD', 'COUNT', String(count), ...(block !== undefined ? ['BLOCK', String(block)] : []), 'STREAMS', key, after]
+      if (block === undefined) return parseXread(await runner.command(args))
+      // a blocking read holds its connection: give it one of its own
+      const client = (await connect()).duplicate() as AnyRedisClient
+      client.on('error', () => undefined)
+      try {
+        await client.connect()
+        return parseXread(await client.sendCommand(args))
+      } finally {
+        client.destroy()
+      }
+    },
+  }
 
   return {
     kind: 'l2',
@@ -72,7 +99,10 @@ export function redis(options: RedisStoreOptions): RedisStore {
       if (writes.length === 0) return
       const c = await connect()
       const pipeline = c.multi()
-      for (const w of writes) pipeline.set(w.key, w.value, { expiration: { type: 'PX', value: Math.max(1, Math.ceil(w.ttl)) } })
+      for (const w of writes) {
+        pipeline.set(w.key, w.value, { expiration: { type: 'PX', value: Math.max(1, Math.ceil(w.ttl)) } })
+        for (const args of tagCommands(w)) pipeline.addCommand(args)
+      }
       const replies = (await pipeline.execAsPipeline()) as unknown[]
       const failed = replies.find((reply) => reply instanceof Error)
       if (failed !== undefined) throw failed
@@ -91,6 +121,36 @@ export function redis(options: RedisStoreOptions): RedisStore {
       }
       return removed
     },
-    close: conn.close,
+    deleteTag: (tagKey) => deleteTagWith(runner, tagKey),
+    streams,
+    bus(stream, channel, maxLen) {
+      return {
+        ...streamBus(runner, stream, channel, maxLen),
+        async subscribe(onMessage, onReady) {
+          // Pub/Sub holds a connection of its own; node-redis re-subscribes after a reconnect
+          // and emits 'ready', which is when the caller catches up from the stream.
+          const client = (await connect()).duplicate() as AnyRedisClient
+          client.on('error', (error: unknown) => options.onError?.(error))
+          await client.connect()
+          await client.subscribe(channel, (payload: string) => {
+            const [id, message] = splitPayload(payload)
+            onMessage(id, message)
+          })
+          client.on('ready', onReady)
+          subscribers.add(client)
+          onReady()
+          return async () => {
+            subscribers.delete(client)
+            client.off('ready', onReady)
+            client.destroy()
+          }
+        },
+      }
+    },
+    async close() {
+      for (const client of subscribers) client.destroy()
+      subscribers.clear()
+      await conn.close()
+    },
   }
 }

@@ -4,9 +4,10 @@
  * @module
  */
 import { Redis } from '@upstash/redis'
-import type { L2Store, L2Write } from '../src/contracts.js'
+import type { L2Store, L2Write, StreamOps } from '../src/contracts.js'
 import { InvalidOptionError } from '../src/errors.js'
 import { escapeGlob } from './glob.js'
+import { deleteTagWith, LATEST_SCRIPT, parseEntries, parseXread, streamBus, type CommandRunner } from './redis-ops.js'
 
 /** Options of {@link upstash}: `url` + `token` (or the environment), or your `client`. */
 export interface UpstashStoreOptions {
@@ -40,7 +41,8 @@ function processEnv(): Record<string, string | undefined> {
 /**
  * Creates an L2 store over HTTP.
  *
- * One request per operation: `mget` is one MGET, `mset` one `/pipeline` of `SET … PX`,
+ * One request per operation: `mget` is one MGET, `mset` one `/pipeline` of `SET … PX`
+ * (commands issued in the same tick share it, through the client's auto-pipelining),
  * `delete` one UNLINK; `clear` pages through SCAN + UNLINK. Responses use base64 encoding,
  * so values round-trip byte-exact. Network failures are retried `retries` times (the
  * client's default of 5 with exponential backoff would hold a read for seconds).
@@ -89,6 +91,22 @@ export function upstash(options: UpstashStoreOptions = {}): UpstashStore {
   }
 
   const px = (ttl: number): number => Math.max(1, Math.ceil(ttl))
+  const runner: CommandRunner = {
+    command: (args) => client.exec(args as [string, ...string[]]),
+    // evalRo is batched with reads by the client's auto-pipelining, eval with writes
+    script: (source, keys, args, readOnly) => (readOnly === true ? client.evalRo(source, keys, args) : client.eval(source, keys, args)),
+  }
+  const streams: StreamOps = {
+    async add(key, fields, maxLen) {
+      return String(await client.exec(['XADD', key, 'MAXLEN', '~', String(maxLen), '*', ...Object.entries(fields).flat()]))
+    },
+    async latest(key, count) {
+      return parseEntries(await runner.script(LATEST_SCRIPT, [key], [String(count)], true))
+    },
+    async read(key, { after, count, block }) {
+      return parseXread(await client.exec(['XREAD', 'COUNT', String(count), ...(block !== undefined ? ['BLOCK', String(block)] : []), 'STREAMS', key, after]))
+    },
+  }
   const asString = (value: unknown): string | null => (value === null || value === undefined ? null : typeof value === 'string' ? value : JSON.stringify(value))
 
   return {
@@ -108,10 +126,20 @@ export function upstash(options: UpstashStoreOptions = {}): UpstashStore {
     },
     async mset(writes: readonly L2Write[]) {
       if (writes.length === 0) return
-      const pipeline = client.pipeline()
-      for (const w of writes) pipeline.set(w.key, w.value, { px: px(w.ttl) })
-      await pipeline.exec()
+      // issued in one tick: the client's auto-pipelining sends them (and an invalidation
+      // published in the same tick) as one /pipeline request
+      const sent: Promise<unknown>[] = []
+      for (const w of writes) {
+        sent.push(client.set(w.key, w.value, { px: px(w.ttl) }))
+        for (const tagKey of w.tagKeys ?? []) {
+          sent.push(client.sadd(tagKey, w.key), client.pexpire(tagKey, px(w.ttl), 'NX' as never), client.pexpire(tagKey, px(w.ttl), 'GT' as never))
+        }
+      }
+      await Promise.all(sent)
     },
+    deleteTag: (tagKey) => deleteTagWith(runner, tagKey),
+    streams,
+    bus: (stream, channel, maxLen) => streamBus(runner, stream, channel, maxLen),
     async delete(keys) {
       if (keys.length === 0) return
       await client.unlink(...keys)

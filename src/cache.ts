@@ -1,11 +1,12 @@
 import { CircuitBreaker, type CircuitState } from './circuit-breaker.js'
-import { systemClock, type Clock, type L1Entry, type L1Store, type L2Store, type L2Write } from './contracts.js'
+import { systemClock, type Clock, type L1Entry, type L1Store, type L2Store, type L2Write, type StreamEntry } from './contracts.js'
 import { describe, parseDuration, Strategy } from './duration.js'
 import { decodeEnvelope, encodeEnvelope } from './envelope.js'
 import {
   ClosedError, InvalidKeyError, InvalidOptionError, InvalidValueError, L2Error, L2TimeoutError, LoaderResultError,
-  LoaderTimeoutError, TierCacheError, UnserializableError,
+  LoaderTimeoutError, TierCacheError, UnserializableError, UnsupportedError,
 } from './errors.js'
+import { FAILED as SYNC_FAILED, InvalidationSync, type InvalidationMessage, type InvalidationStats, type Transport } from './invalidation.js'
 import type { CacheEvent, CacheStats, StaleEvent, TierStats } from './events.js'
 import {
   checkBoolean, checkDuration, checkFunction, checkKnown, checkName, checkPositive, checkRatio, checkTags, checkTtl,
@@ -39,6 +40,7 @@ interface Hit {
   readonly refreshAt: number
   /** The stored string, when the hit came from a shared tier (reused to promote). */
   readonly raw?: string
+  readonly tags?: readonly string[]
   /** Stats index of the tier that held it. */
   readonly source: number
 }
@@ -116,6 +118,14 @@ export class TierCache {
   readonly #onEvent: ((event: CacheEvent) => void) | undefined
   readonly #waitUntil: ((promise: Promise<unknown>) => void) | undefined
   readonly #flights = new Map<string, Flight>()
+  readonly #sync: InvalidationSync | undefined
+  /** When the next stream poll is due (Infinity without polling); read on the L1 hot path. */
+  #pollAt = Number.POSITIVE_INFINITY
+  readonly #pollInterval: number
+  readonly #tagPrefix: string
+  /** tag → keys in this L1 that carry it (pruned lazily), for deleteByTag and tag messages. */
+  readonly #tagIndex = new Map<string, Set<string>>()
+  #tagIndexSize = 0
   readonly #background = new Set<Promise<unknown>>()
   #closed = false
 
@@ -152,6 +162,9 @@ export class TierCache {
     this.namespace = checkName(options.namespace, 'namespace')
     const prefix = options.prefix === undefined ? 'tiercache' : checkName(options.prefix, 'prefix')
     this.#keyPrefix = `${prefix}:${this.namespace}:`
+    // '|' cannot appear in a namespace, so these names never collide with an entry's key
+    this.#tagPrefix = `${prefix}:${this.namespace}|tag:`
+    const streamKey = `${prefix}:${this.namespace}|inval`
     this.#ttl = checkTtl(options.ttl, 'ttl', Strategy.ShortTerm)
     this.#nullTtl = checkTtl(options.nullTtl, 'nullTtl', DEFAULT_NULL_TTL)
     this.#jitter = checkRatio(options.jitter, 'jitter', 0.1)
@@ -223,6 +236,46 @@ export class TierCache {
       })
     })
     this.#remotes = remotes
+
+    const invalidation = resolveInvalidation(options.invalidation)
+    this.#pollInterval = invalidation.pollInterval
+    const busTier = remotes.find((tier) => tier.store.bus !== undefined)
+    if (invalidation.transport !== 'off' && busTier === undefined && invalidation.transport !== 'auto') {
+      throw new InvalidOptionError(`invalidation.transport '${invalidation.transport}' needs an L2 store with an invalidation bus (redis(), upstash(), memoryStore())`, { option: 'invalidation.transport' })
+    }
+    if (invalidation.transport === 'off' || busTier === undefined) {
+      this.#sync = undefined
+    } else {
+      const bus = busTier.store.bus!(streamKey, streamKey, invalidation.streamMaxLen)
+      let transport: Transport
+      if (invalidation.transport === 'pubsub') {
+        if (bus.subscribe === undefined) {
+          throw new InvalidOptionError(`invalidation.transport 'pubsub' needs a store that can hold a connection (redis()); '${busTier.store.name}' cannot: use 'stream'`, { option: 'invalidation.transport' })
+        }
+        transport = 'pubsub'
+      } else if (invalidation.transport === 'stream') transport = 'stream'
+      else transport = bus.subscribe !== undefined ? 'pubsub' : 'stream'
+      this.#sync = new InvalidationSync({
+        bus,
+        transport,
+        pollInterval: invalidation.pollInterval,
+        clock: this.#clock,
+        origin: crypto.randomUUID(),
+        listen: this.#l1 !== undefined,
+        hooks: {
+          apply: (message) => this.#applyRemote(message),
+          flush: () => this.#flushLocal(),
+          call: async (operation, run) => {
+            const result = await this.#call(busTier, operation, NO_TAGS, run, operation === 'publish')
+            return result === FAILED ? SYNC_FAILED : result
+          },
+          track: (promise) => this.#track(promise),
+          onError: () => undefined,
+        },
+      })
+      if (this.#l1 !== undefined && transport === 'stream') this.#pollAt = 0
+      this.#sync.start()
+    }
   }
 
   // ---------------------------------------------------------------- reads
@@ -243,6 +296,7 @@ export class TierCache {
       if (entry !== undefined) {
         const now = this.#systemTime ? Date.now() : this.#clock.now()
         if (entry.expiresAt > now) {
+          if (now >= this.#pollAt) return this.#poll().then(() => this.get<T>(key, options))
           this.#requests++
           this.#l1Hits++
           if (entry.refreshAt <= now && this.#loader !== undefined && options?.disableLoad !== true) this.#refresh(key, this.#loader, undefined)
@@ -274,6 +328,7 @@ export class TierCache {
       if (entry !== undefined) {
         const now = this.#systemTime ? Date.now() : this.#clock.now()
         if (entry.expiresAt > now) {
+          if (now >= this.#pollAt) return this.#poll().then(() => this.getOrLoad(key, loader, options))
           this.#requests++
           this.#l1Hits++
           if (entry.refreshAt <= now) this.#refresh(key, loader, options)
@@ -363,7 +418,7 @@ export class TierCache {
     }
     const ttl = checkTtl(options?.ttl, 'ttl', this.#ttl)
     const tags = checkTags(options?.tags, 'tags')
-    await this.#write([{ key, value, ttl, tags }], 'set')
+    await this.#write([{ key, value, ttl, tags }], 'set', undefined, true)
   }
 
   /**
@@ -389,7 +444,7 @@ export class TierCache {
       }
       byKey.set(key, value)
     }
-    await this.#write([...byKey].map(([key, value]) => ({ key, value, ttl, tags })), 'mset')
+    await this.#write([...byKey].map(([key, value]) => ({ key, value, ttl, tags })), 'mset', undefined, true)
   }
 
   /**
@@ -418,7 +473,83 @@ export class TierCache {
     this.#checkOpen('clear')
     for (const flight of this.#flights.values()) flight.superseded = true
     await Promise.all(this.#remotes.map((tier) => this.#call(tier, 'clear', NO_TAGS, () => tier.store.clear(this.#keyPrefix), true)))
-    this.#l1?.clear()
+    this.#flushLocal()
+    await this.#sync?.publish({ clear: true })
+  }
+
+  /**
+   * Removes every entry written with `tag` (in `set`/`mset`/`getOrLoad` options), from every
+   * tier and from the L1 of every instance. Costs one SMEMBERS + UNLINK per shared tier and one
+   * message; reads pay nothing for tags.
+   * @returns how many entries the first shared tier removed (L1-only caches: how many L1 entries)
+   * @example
+   * ```ts
+   * await cache.set('product:1', p, { tags: ['catalog', 'brand:acme'] })
+   * await cache.deleteByTag('brand:acme')
+   * ```
+   */
+  async deleteByTag(tag: string): Promise<number> {
+    this.#checkOpen('deleteByTag')
+    checkTags([tag], 'tag')
+    this.#checkTagSupport('deleteByTag')
+    const removed = await Promise.all(this.#remotes.map((tier) => this.#call(tier, 'deleteByTag', [tag], () => tier.store.deleteTag!(this.#tagPrefix + tag), true)))
+    const local = this.#dropTagged([tag])
+    await this.#sync?.publish({ tags: [tag] })
+    const first = removed[0]
+    return first === undefined ? local : first === FAILED ? 0 : first
+  }
+
+  /**
+   * The raw Redis Streams of the first shared tier (the reference design's stream API), over TCP
+   * or HTTP. Stream keys are used as given.
+   * @example
+   * ```ts
+   * await cache.streams.publish('events', { type: 'signup', id: '42' }, { maxLen: 1000 })
+   * const newest = await cache.streams.readLatest('events', 10)
+   * const next = await cache.streams.read('events', { after: newest[0]!.id, count: 100, block: 5000 })
+   * ```
+   */
+  get streams(): {
+    publish(stream: string, fields: Record<string, string>, options?: { maxLen?: number }): Promise<string>
+    readLatest(stream: string, count?: number): Promise<StreamEntry[]>
+    read(stream: string, options?: { after?: string; count?: number; block?: number }): Promise<StreamEntry[]>
+  } {
+    const ops = this.#remotes.find((tier) => tier.store.streams !== undefined)?.store.streams
+    const need = (operation: string) => {
+      this.#checkOpen(`streams.${operation}`)
+      if (ops === undefined) throw new UnsupportedError(`streams.${operation}: no shared tier of '${this.namespace}' supports Redis Streams (use redis() or upstash())`, { namespace: this.namespace })
+      return ops
+    }
+    const checkStream = (stream: unknown, operation: string): string => {
+      if (typeof stream !== 'string' || stream.length === 0) throw new InvalidKeyError(`streams.${operation}: stream must be a non-empty string; got ${describe(stream)}`, { namespace: this.namespace })
+      return stream
+    }
+    const count = (value: unknown, option: string, fallback: number): number => checkPositive(value, option, fallback, true)
+    return {
+      publish: async (stream, fields, options) => {
+        const run = need('publish')
+        checkStream(stream, 'publish')
+        if (fields === null || typeof fields !== 'object' || Object.keys(fields).length === 0 || !Object.values(fields).every((v) => typeof v === 'string')) {
+          throw new InvalidOptionError('streams.publish: fields must be a non-empty object of string values', { option: 'fields', namespace: this.namespace })
+        }
+        return run.add(stream, fields, count(options?.maxLen, 'maxLen', 10_000))
+      },
+      readLatest: async (stream, n) => need('readLatest').latest(checkStream(stream, 'readLatest'), count(n, 'count', 10)),
+      read: async (stream, options = {}) => {
+        const run = need('read')
+        const block = options.block === undefined ? undefined : checkDuration(options.block, 'block', 0)
+        return run.read(checkStream(stream, 'read'), { after: options.after ?? '$', count: count(options.count, 'count', 100), ...(block !== undefined ? { block } : {}) })
+      },
+    }
+  }
+
+  /**
+   * Resolves once the invalidation listener (Pub/Sub) is subscribed, or its attempt failed
+   * (it is retried on later calls). Reads and writes do not need to wait for it.
+   * @example await cache.ready()
+   */
+  async ready(): Promise<void> {
+    await this.#sync?.ready()
   }
 
   // ---------------------------------------------------------------- lifecycle
@@ -459,6 +590,10 @@ export class TierCache {
       refreshes: { attempts: this.#refreshAttempts, successes: this.#refreshSuccesses, failures: this.#refreshFailures },
       sets: this.#sets,
       deletes: this.#deletes,
+      invalidation: this.#sync?.stats() ?? {
+        transport: 'off', published: 0, publishFailures: 0, received: 0, applied: 0, receiveFailures: 0, flushes: 0, polls: 0,
+        pollFailures: 0, subscriptions: 0, cursorLagMs: 0, listening: false,
+      },
     }
   }
 
@@ -469,6 +604,7 @@ export class TierCache {
   async close(): Promise<void> {
     if (this.#closed) return
     this.#closed = true
+    await this.#sync?.close()
     await Promise.allSettled([...this.#background])
     await Promise.allSettled([...this.#flights.values()].map((f) => f.promise))
     if (this.#l1 !== undefined) {
@@ -595,13 +731,17 @@ export class TierCache {
     return this.#refreshAhead > 0 ? expiresAt - ttl * this.#refreshAhead : Number.POSITIVE_INFINITY
   }
 
-  #setL1(key: string, value: unknown, expiresAt: number, staleUntil: number, refreshAt: number, now: number): void {
+  #setL1(key: string, value: unknown, expiresAt: number, staleUntil: number, refreshAt: number, now: number, tags: readonly string[] | undefined): void {
     const l1 = this.#l1
     if (l1 === undefined) return
     const cap = l1.maxTtl > 0 ? now + l1.maxTtl : Number.POSITIVE_INFINITY
-    const entry: L1Entry = { value, expiresAt: Math.min(expiresAt, cap), staleUntil: Math.min(staleUntil, cap), refreshAt }
-    if (entry.staleUntil > now) l1.set(key, entry)
-    else l1.delete(key)
+    const entry: L1Entry = tags !== undefined && tags.length > 0
+      ? { value, expiresAt: Math.min(expiresAt, cap), staleUntil: Math.min(staleUntil, cap), refreshAt, tags }
+      : { value, expiresAt: Math.min(expiresAt, cap), staleUntil: Math.min(staleUntil, cap), refreshAt }
+    if (entry.staleUntil > now) {
+      l1.set(key, entry)
+      if (entry.tags !== undefined) this.#indexTags(key, entry.tags)
+    } else l1.delete(key)
   }
 
   /** Decodes a stored string; `undefined` when past its grace; a foreign or corrupt one is counted and reported. */
@@ -617,6 +757,7 @@ export class TierCache {
           refreshAt: this.#refreshAt(envelope.expiresAt, envelope.ttl),
           raw,
           source: tier.index,
+          ...(envelope.tags.length > 0 ? { tags: envelope.tags } : {}),
         }
       } catch {
         // fall through: counted as corrupt
@@ -632,14 +773,17 @@ export class TierCache {
     const tier = this.#remotes[at]!
     if (!tier.promote) return
     this.#promotions++
-    this.#setL1(key, hit.value, hit.expiresAt, hit.staleUntil, hit.refreshAt, now)
+    this.#setL1(key, hit.value, hit.expiresAt, hit.staleUntil, hit.refreshAt, now, hit.tags)
     if (at === 0 || hit.raw === undefined) return
-    const raw = hit.raw
-    const ttl = hit.staleUntil - now
-    const fullKey = this.#keyPrefix + key
+    const write: L2Write = {
+      key: this.#keyPrefix + key,
+      value: hit.raw,
+      ttl: hit.staleUntil - now,
+      ...(hit.tags !== undefined ? { tagKeys: hit.tags.map((tag) => this.#tagPrefix + tag) } : {}),
+    }
     for (let i = 0; i < at; i++) {
       const upper = this.#remotes[i]!
-      this.#track(this.#call(upper, 'set', [key], () => upper.store.set(fullKey, raw, ttl), true))
+      this.#track(this.#call(upper, 'set', [key], () => (write.tagKeys === undefined ? upper.store.set(write.key, write.value, write.ttl) : msetOf(upper.store, [write])), true))
     }
   }
 
@@ -647,11 +791,13 @@ export class TierCache {
   #staleInL1(key: string, now: number): Hit | undefined {
     const entry = this.#l1?.get(key)
     if (entry === undefined || entry.expiresAt > now || entry.staleUntil <= now) return undefined
-    return { value: entry.value, expiresAt: entry.expiresAt, staleUntil: entry.staleUntil, refreshAt: entry.refreshAt, source: 0 }
+    return { value: entry.value, expiresAt: entry.expiresAt, staleUntil: entry.staleUntil, refreshAt: entry.refreshAt, source: 0, ...(entry.tags ? { tags: entry.tags } : {}) }
   }
 
   #lookupOrJoin(key: string, resolved: Resolved): Promise<unknown> {
     if (this.#l1 !== undefined) this.#tierMisses[0]!++
+    // a due poll rides along with this request's L2 read (same tick: same packet or pipeline)
+    if (this.#clock.now() >= this.#pollAt) this.#track(this.#poll())
     const { loader } = resolved
     const existing = this.#flights.get(key)
     let flight: Flight
@@ -842,6 +988,7 @@ export class TierCache {
    * fresh. `missing` keys have no fresh value; `stale` holds those with one within grace.
    */
   async #lookupMany(keys: readonly string[]): Promise<{ result: Map<string, unknown>; missing: string[]; stale: Map<string, Hit> }> {
+    if (this.#clock.now() >= this.#pollAt) await this.#poll()
     const result = new Map<string, unknown>()
     const stale = new Map<string, Hit>()
     let missing: string[] = []
@@ -968,8 +1115,10 @@ export class TierCache {
     entries: readonly { key: string; value: unknown; ttl: number; tags: readonly string[] }[],
     operation: 'set' | 'mset',
     own?: ReadonlySet<Flight>,
+    publish = false,
   ): Promise<void> {
     if (entries.length === 0) return
+    if (entries.some((entry) => entry.tags.length > 0)) this.#checkTagSupport(operation)
     const now = this.#clock.now()
     const prepared = entries.map((entry) => {
       const ttl = this.#ttlWithJitter(entry.ttl)
@@ -980,21 +1129,26 @@ export class TierCache {
       if (flight !== undefined && own?.has(flight) !== true) flight.superseded = true
     }
     this.#sets += entries.length
-    await Promise.all(this.#remotes.map((tier) => {
+    const keys = prepared.map((entry) => entry.key)
+    const writing = this.#remotes.map((tier) => {
       const writes: L2Write[] = prepared.map((entry) => {
         const ttl = Math.max(1, Math.round(entry.ttl * tier.scale))
-        return { key: this.#keyPrefix + entry.key, value: encodeEnvelope(now + ttl, now + ttl + this.#grace, ttl, entry.tags, entry.payload), ttl: ttl + this.#grace }
+        const value = encodeEnvelope(now + ttl, now + ttl + this.#grace, ttl, entry.tags, entry.payload)
+        const key = this.#keyPrefix + entry.key
+        return entry.tags.length > 0 ? { key, value, ttl: ttl + this.#grace, tagKeys: entry.tags.map((tag) => this.#tagPrefix + tag) } : { key, value, ttl: ttl + this.#grace }
       })
-      const keys = prepared.map((entry) => entry.key)
-      if (writes.length === 1) {
-        const only = writes[0]!
+      const only = writes[0]!
+      if (writes.length === 1 && only.tagKeys === undefined) {
         return this.#call(tier, operation, keys, () => tier.store.set(only.key, only.value, only.ttl), true)
       }
       return this.#call(tier, operation, keys, () => msetOf(tier.store, writes), true)
-    }))
+    })
+    // issued in the same tick as the writes: on one connection (or one HTTP pipeline) it follows them
+    if (publish && this.#sync !== undefined) writing.push(this.#sync.publish({ keys }))
+    await Promise.all(writing)
     for (const entry of prepared) {
       const ttl = entry.ttl * this.#l1Scale
-      this.#setL1(entry.key, entry.value, now + ttl, now + ttl + this.#grace, this.#refreshAt(now + ttl, ttl), now)
+      this.#setL1(entry.key, entry.value, now + ttl, now + ttl + this.#grace, this.#refreshAt(now + ttl, ttl), now, entry.tags)
     }
   }
 
@@ -1016,9 +1170,109 @@ export class TierCache {
     }
     this.#deletes += keys.length
     const fullKeys = keys.map((key) => this.#keyPrefix + key)
-    await Promise.all(this.#remotes.map((tier) => this.#call(tier, operation, keys, () => tier.store.delete(fullKeys), true)))
+    const deleting: Promise<unknown>[] = this.#remotes.map((tier) => this.#call(tier, operation, keys, () => tier.store.delete(fullKeys), true))
+    // same tick as the deletes: on one connection (or one HTTP pipeline) the message follows them
+    if (this.#sync !== undefined) deleting.push(this.#sync.publish({ keys }))
+    await Promise.all(deleting)
     const l1 = this.#l1
     if (l1 !== undefined) for (const key of keys) l1.delete(key)
+  }
+
+  /** Polls the invalidation stream (concurrent callers share one poll); never throws. */
+  #poll(): Promise<void> {
+    const sync = this.#sync
+    if (sync === undefined) return Promise.resolve()
+    // the next poll is due pollInterval after this one started, so a slow Redis is not asked more often
+    this.#pollAt = this.#clock.now() + this.#pollInterval
+    return sync.poll()
+  }
+
+  /** A message from another instance: drop what changed from this L1. */
+  #applyRemote(message: InvalidationMessage): void {
+    this.#emit({ type: 'invalidation', namespace: this.namespace, ...message })
+    if (message.clear === true) {
+      this.#flushLocal()
+      return
+    }
+    const l1 = this.#l1
+    for (const key of message.keys ?? []) {
+      l1?.delete(key)
+      const flight = this.#flights.get(key)
+      if (flight !== undefined) flight.superseded = true
+    }
+    if (message.tags !== undefined) this.#dropTagged(message.tags)
+  }
+
+  #flushLocal(): void {
+    for (const flight of this.#flights.values()) flight.superseded = true
+    this.#l1?.clear()
+    this.#tagIndex.clear()
+    this.#tagIndexSize = 0
+  }
+
+  /** Removes this L1's entries carrying any of `tags`; resolves to how many keys were indexed. */
+  #dropTagged(tags: readonly string[]): number {
+    let dropped = 0
+    for (const tag of tags) {
+      const keys = this.#tagIndex.get(tag)
+      if (keys === undefined) continue
+      this.#tagIndex.delete(tag)
+      this.#tagIndexSize -= keys.size
+      for (const key of keys) {
+        this.#l1?.delete(key)
+        const flight = this.#flights.get(key)
+        if (flight !== undefined) flight.superseded = true
+        dropped++
+      }
+    }
+    return dropped
+  }
+
+  #indexTags(key: string, tags: readonly string[]): void {
+    for (const tag of tags) {
+      let keys = this.#tagIndex.get(tag)
+      if (keys === undefined) this.#tagIndex.set(tag, (keys = new Set()))
+      if (!keys.has(key)) {
+        keys.add(key)
+        this.#tagIndexSize++
+      }
+    }
+    // evicted L1 entries leave keys behind; prune them once the index outgrows the L1
+    const l1 = this.#l1
+    if (l1 !== undefined && this.#tagIndexSize > 4 * Math.max(1024, l1.size)) {
+      this.#tagIndexSize = 0
+      for (const [tag, keys] of this.#tagIndex) {
+        for (const k of keys) if (l1.get(k)?.tags?.includes(tag) !== true) keys.delete(k)
+        if (keys.size === 0) this.#tagIndex.delete(tag)
+        this.#tagIndexSize += keys.size
+      }
+    }
+  }
+
+  #checkTagSupport(operation: string): void {
+    const lacking = this.#remotes.find((tier) => tier.store.deleteTag === undefined)
+    if (lacking !== undefined) {
+      throw new UnsupportedError(`${operation}: the ${lacking.label} store '${lacking.store.name}' does not support tags (redis(), upstash() and memoryStore() do)`, { namespace: this.namespace })
+    }
+  }
+}
+
+function resolveInvalidation(value: unknown): { transport: 'auto' | 'pubsub' | 'stream' | 'off'; pollInterval: number; streamMaxLen: number } {
+  if (value === false) return { transport: 'off', pollInterval: 1000, streamMaxLen: 10_000 }
+  if (value === undefined) return { transport: 'auto', pollInterval: 1000, streamMaxLen: 10_000 }
+  if (value === null || typeof value !== 'object') {
+    throw new InvalidOptionError(`invalidation must be { transport?, pollInterval?, streamMaxLen? } or false; got ${describe(value)}`, { option: 'invalidation' })
+  }
+  checkKnown(value, new Set(['transport', 'pollInterval', 'streamMaxLen']), 'invalidation')
+  const options = value as { transport?: unknown; pollInterval?: unknown; streamMaxLen?: unknown }
+  const transport = options.transport ?? 'auto'
+  if (transport !== 'auto' && transport !== 'pubsub' && transport !== 'stream' && transport !== 'off') {
+    throw new InvalidOptionError(`invalidation.transport must be 'auto', 'pubsub', 'stream' or 'off'; got ${describe(transport)}`, { option: 'invalidation.transport' })
+  }
+  return {
+    transport,
+    pollInterval: checkTtl(options.pollInterval, 'invalidation.pollInterval', 1000),
+    streamMaxLen: checkPositive(options.streamMaxLen, 'invalidation.streamMaxLen', 10_000, true),
   }
 }
 

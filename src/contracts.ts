@@ -22,6 +22,8 @@ export interface L1Entry {
   readonly staleUntil: number
   /** Epoch ms after which a hit starts a background refresh (refresh-ahead); Infinity when off. */
   readonly refreshAt: number
+  /** The entry's tags, when it has any. */
+  readonly tags?: readonly string[]
 }
 
 /**
@@ -50,6 +52,51 @@ export interface L2Write {
   readonly key: string
   readonly value: string
   readonly ttl: number
+  /**
+   * Full keys of the tag sets this entry belongs to. A store that supports tags adds `key` to
+   * each set (and keeps each set alive at least `ttl`) in the same round trip as the write.
+   */
+  readonly tagKeys?: readonly string[]
+}
+
+/** One entry of a Redis Stream. */
+export interface StreamEntry {
+  readonly id: string
+  readonly fields: Record<string, string>
+}
+
+/**
+ * Raw Redis Streams, for `cache.streams` and the invalidation bus. `read` with `block`
+ * waits up to that many ms for entries after `after`.
+ */
+export interface StreamOps {
+  add(key: string, fields: Record<string, string>, maxLen: number): Promise<string>
+  /** The newest `count` entries, newest first. */
+  latest(key: string, count: number): Promise<StreamEntry[]>
+  /** Entries after `after` (exclusive; `'$'` means "from now", `'0'` from the start), oldest first. */
+  read(key: string, options: { after: string; count: number; block?: number }): Promise<StreamEntry[]>
+}
+
+/**
+ * The invalidation bus of one namespace: a Redis Stream (the record every reader catches up
+ * from) and a Pub/Sub channel (instant delivery where a connection can be held).
+ */
+export interface InvalidationBus {
+  /** Appends `message` to the stream (MAXLEN ~) and publishes `<id>|<message>`, in one round trip; resolves to the entry id. */
+  publish(message: string): Promise<string>
+  /** The newest entry's id; appends an empty marker entry first if the stream is empty, so the id always names a real entry. */
+  head(): Promise<string>
+  /**
+   * Entries after `cursor`, oldest first, at most `count`. `found` is false when the entry
+   * `cursor` names is no longer in the stream (trimmed or deleted): entries may have been lost.
+   */
+  read(cursor: string, count: number): Promise<{ found: boolean; entries: { id: string; message: string }[] }>
+  /**
+   * Pub/Sub, where the store can hold a connection: calls `onMessage` for every published
+   * message and `onReady` each time the subscription is (re)established, so the caller can
+   * catch up from the stream. Resolves once subscribed, to a function that unsubscribes.
+   */
+  subscribe?(onMessage: (id: string, message: string) => void, onReady: () => void): Promise<() => Promise<void>>
 }
 
 /**
@@ -75,6 +122,12 @@ export interface L2Store {
   clear(prefix: string): Promise<number>
   /** Releases what the store owns (connections it opened itself). */
   close?(): Promise<void>
+  /** Tags: removes every key in the tag set `tagKey`, and the set; resolves to how many keys. */
+  deleteTag?(tagKey: string): Promise<number>
+  /** Invalidation: the bus of one namespace, given its stream key and channel. */
+  bus?(stream: string, channel: string, maxLen: number): InvalidationBus
+  /** Raw Redis Streams (`cache.streams`). */
+  readonly streams?: StreamOps
 }
 
 /** A tier as the engine holds it. */

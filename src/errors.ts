@@ -24,6 +24,7 @@ export type ErrorCode =
   | 'E_L2'
   | 'E_L2_TIMEOUT'
   | 'E_LOADER_TIMEOUT'
+  | 'E_UNSUPPORTED'
 
 /** Context fields an error may carry. */
 export interface ErrorContext {
@@ -133,5 +134,13 @@ export class LoaderTimeoutError extends TierCacheError {
     super('E_LOADER_TIMEOUT', `loader for key ${JSON.stringify(context.key ?? '')} took longer than ${ms} ms (loaderTimeout.hard); it goes on in the background and its result is cached if it succeeds`, context)
     this.name = 'LoaderTimeoutError'
     this.timeout = ms
+  }
+}
+
+/** A feature the configured stores cannot provide, e.g. tags on a store without sets (`E_UNSUPPORTED`). */
+export class UnsupportedError extends TierCacheError {
+  constructor(message: string, context: ErrorContext = {}) {
+    super('E_UNSUPPORTED', message, context)
+    this.name = 'UnsupportedError'
   }
 }

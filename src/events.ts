@@ -1,4 +1,5 @@
 import type { L2Error } from './errors.js'
+import type { InvalidationStats } from './invalidation.js'
 
 /** A tier failed an operation; reads fell through, writes were counted as failed. */
 export interface L2ErrorEvent {
@@ -63,8 +64,17 @@ export interface LoadErrorEvent {
   error: unknown
 }
 
+/** A message from another instance was applied to this L1. */
+export interface InvalidationEvent {
+  type: 'invalidation'
+  namespace: string
+  keys?: readonly string[]
+  tags?: readonly string[]
+  clear?: boolean
+}
+
 /** Everything `onEvent` receives. */
-export type CacheEvent = L2ErrorEvent | CorruptEvent | LoadErrorEvent | CircuitEvent | StaleEvent | RefreshErrorEvent | LoadTimeoutEvent
+export type CacheEvent = L2ErrorEvent | CorruptEvent | LoadErrorEvent | CircuitEvent | StaleEvent | RefreshErrorEvent | LoadTimeoutEvent | InvalidationEvent
 
 /** Per-tier counters. `hits` counts requests this tier answered; `misses` counts lookups here that found nothing. */
 export interface TierStats {
@@ -118,4 +128,6 @@ export interface CacheStats {
   loadTimeouts: number
   sets: number
   deletes: number
+  /** Cross-instance invalidation: transport, messages published/received/applied, flushes, polls, cursor lag. */
+  invalidation: InvalidationStats
 }

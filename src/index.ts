@@ -15,6 +15,7 @@ export { systemClock, type Clock, type L1Entry, type L1Store, type L2Store, type
 export type { CacheEvent, CacheStats, TierStats, L2ErrorEvent, CorruptEvent, LoadErrorEvent } from './events.js'
 export type { BatchLoader, CacheOptions, Loader, LoadOptions, ReadOptions, TierConfig, WriteOptions } from './options.js'
 export type { ErrorCode } from './errors.js'
+export { cacheable, cacheableBatch, cachePut, cacheEvict, cacheEvictBatch, cached, type CacheableOptions, type CacheableBatchOptions, type CachePutOptions, type CacheEvictOptions, type CacheEvictBatchOptions, type CacheSource, type KeySource, type OnCacheError, type DecoratorErrorEvent, type DecoratorName } from './decorators.js'
 /** The error classes, each with a stable `code`: `errors.InvalidKeyError` (`E_INVALID_KEY`), … */
 export { errors }
 

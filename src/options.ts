@@ -89,6 +89,18 @@ export interface CacheOptions {
    * @default { failures: 5, cooldown: '10s' }
    */
   circuitBreaker?: CircuitBreakerOptions | false
+  /**
+   * Keeps the L1s of all instances consistent. Every write publishes a message on the
+   * namespace's Redis Stream (and Pub/Sub channel); instances drop what changed.
+   * - `transport`: `pubsub` (a subscriber connection, with stream catch-up after reconnects),
+   *   `stream` (request-driven polling: due when `pollInterval` has passed, riding on an L2 read
+   *   where one happens), `auto` (pubsub where the store can hold a connection, else stream),
+   *   `off`. @default 'auto'
+   * - `pollInterval`: how often the stream is polled (bounds staleness). @default '1s'
+   * - `streamMaxLen`: approximate stream length kept (MAXLEN ~). @default 10000
+   * `false` is `{ transport: 'off' }`.
+   */
+  invalidation?: InvalidationOptions | false
   /** Encodes values for L2 and beyond. @default defaultSerializer (JSON + Date, Map, Set, BigInt, typed arrays) */
   serializer?: Serializer
   /** The loader `get` uses on a miss (per-call loaders go through `getOrLoad`). */
@@ -101,6 +113,13 @@ export interface CacheOptions {
   onEvent?: (event: CacheEvent) => void
   /** Keeps background work (promotions to deeper tiers) alive on platforms that need it, e.g. Workers' `ctx.waitUntil`. */
   waitUntil?: (promise: Promise<unknown>) => void
+}
+
+/** See `CacheOptions.invalidation`. */
+export interface InvalidationOptions {
+  transport?: 'auto' | 'pubsub' | 'stream' | 'off'
+  pollInterval?: Duration
+  streamMaxLen?: number
 }
 
 /** Per-write options. */
@@ -177,7 +196,7 @@ export function checkTags(value: unknown, option: string): readonly string[] {
 const KNOWN_OPTIONS = new Set([
   'namespace', 'prefix', 'l1', 'l2', 'tiers', 'ttl', 'nullTtl', 'jitter', 'serializer', 'loader',
   'maxKeyLength', 'clock', 'onEvent', 'waitUntil', 'grace', 'staleWhileRevalidate', 'refreshAhead', 'staleOnError',
-  'loaderTimeout', 'l2Timeout', 'circuitBreaker',
+  'loaderTimeout', 'l2Timeout', 'circuitBreaker', 'invalidation',
 ])
 
 export function checkBoolean(value: unknown, option: string, fallback: boolean): boolean {
