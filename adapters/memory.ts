@@ -198,6 +198,7 @@ function memoryBus(
       return { found, entries: after.map((e) => ({ id: e.id, message: e.fields.m ?? '' })) }
     },
     async subscribe(onMessage, onReady) {
+      // in-process: the subscription is never lost
       const listener = (payload: string): void => {
         const bar = payload.indexOf('|')
         onMessage(payload.slice(0, bar), payload.slice(bar + 1))

@@ -126,7 +126,7 @@ export function redis(options: RedisStoreOptions): RedisStore {
     bus(stream, channel, maxLen) {
       return {
         ...streamBus(runner, stream, channel, maxLen),
-        async subscribe(onMessage, onReady) {
+        async subscribe(onMessage, onReady, onLost) {
           // Pub/Sub holds a connection of its own; node-redis re-subscribes after a reconnect
           // and emits 'ready', which is when the caller catches up from the stream.
           const client = (await connect()).duplicate() as AnyRedisClient
@@ -137,11 +137,15 @@ export function redis(options: RedisStoreOptions): RedisStore {
             onMessage(id, message)
           })
           client.on('ready', onReady)
+          client.on('reconnecting', onLost)
+          client.on('end', onLost)
           subscribers.add(client)
           onReady()
           return async () => {
             subscribers.delete(client)
             client.off('ready', onReady)
+            client.off('reconnecting', onLost)
+            client.off('end', onLost)
             client.destroy()
           }
         },

@@ -93,10 +93,11 @@ export interface InvalidationBus {
   read(cursor: string, count: number): Promise<{ found: boolean; entries: { id: string; message: string }[] }>
   /**
    * Pub/Sub, where the store can hold a connection: calls `onMessage` for every published
-   * message and `onReady` each time the subscription is (re)established, so the caller can
-   * catch up from the stream. Resolves once subscribed, to a function that unsubscribes.
+   * message, `onLost` as soon as the subscription's connection is lost (messages may be missed
+   * from then on), and `onReady` each time the subscription is (re)established, so the caller
+   * can catch up from the stream. Resolves once subscribed, to a function that unsubscribes.
    */
-  subscribe?(onMessage: (id: string, message: string) => void, onReady: () => void): Promise<() => Promise<void>>
+  subscribe?(onMessage: (id: string, message: string) => void, onReady: () => void, onLost: () => void): Promise<() => Promise<void>>
 }
 
 /**

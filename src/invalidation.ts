@@ -81,6 +81,13 @@ export class InvalidationSync {
   #subscribing: Promise<void> | undefined
   #listening = false
   #closed = false
+  /**
+   * Whether every message after the cursor has reached this instance over Pub/Sub, so a
+   * received id may move the cursor. False from a lost connection until the catch-up after
+   * the next subscription is done: a message with a later id must not skip the gap.
+   */
+  #contiguous = false
+  #epoch = 0
   readonly #unsent: string[] = []
   readonly #counts = {
     published: 0, publishFailures: 0, received: 0, applied: 0, receiveFailures: 0, flushes: 0, polls: 0, pollFailures: 0, subscriptions: 0,
@@ -125,6 +132,7 @@ export class InvalidationSync {
           this.#bus,
           (id, message) => this.#receive(id, message),
           () => this.#onSubscribed(),
+          () => this.#onLost(),
         )
         if (this.#closed) {
           await unsubscribe()
@@ -165,7 +173,7 @@ export class InvalidationSync {
 
   /** Stream polling: reads what is new when a poll is due; concurrent callers share one poll. */
   poll(): Promise<void> {
-    this.#polling ??= this.#catchUp('poll').finally(() => {
+    this.#polling ??= this.#catchUp('poll').then(() => undefined).finally(() => {
       this.#polling = undefined
       this.#nextPoll = this.#clock.now() + this.#pollInterval
     })
@@ -199,16 +207,29 @@ export class InvalidationSync {
     await unsubscribe?.()
   }
 
+  #onLost(): void {
+    this.#contiguous = false
+    this.#epoch++
+  }
+
   #onSubscribed(): void {
     this.#counts.subscriptions++
+    this.#contiguous = false
+    const epoch = ++this.#epoch
     this.#hooks.track(this.#catchUp('catch-up'))
-    // a message published just before the subscription took effect is caught by a second look
-    this.#hooks.track(new Promise((resolve) => setTimeout(resolve, SETTLE_MS)).then(() => (this.#closed ? undefined : this.#catchUp('catch-up'))))
+    // a message published just before the subscription took effect is caught by a second look;
+    // only then may Pub/Sub ids move the cursor again
+    this.#hooks.track(new Promise((resolve) => setTimeout(resolve, SETTLE_MS)).then(async () => {
+      if (this.#closed || epoch !== this.#epoch) return
+      if ((await this.#catchUp('catch-up')) && epoch === this.#epoch) this.#contiguous = true
+    }))
   }
 
   #receive(id: string, message: string): void {
-    if (this.#cursor === undefined || compareIds(id, this.#cursor) > 0) this.#cursor = id
-    this.#lastSync = this.#clock.now()
+    if (this.#contiguous && (this.#cursor === undefined || compareIds(id, this.#cursor) > 0)) {
+      this.#cursor = id
+      this.#lastSync = this.#clock.now()
+    }
     this.#handle(message)
   }
 
@@ -234,25 +255,25 @@ export class InvalidationSync {
   }
 
   /** Reads every entry after the cursor; a lost cursor flushes the L1. */
-  async #catchUp(operation: 'poll' | 'catch-up'): Promise<void> {
+  async #catchUp(operation: 'poll' | 'catch-up'): Promise<boolean> {
     if (operation === 'poll') this.#counts.polls++
     const started = this.#clock.now()
     if (this.#cursor === undefined) {
       const head = await this.#hooks.call('head', () => this.#bus.head())
       if (head === FAILED) {
         if (operation === 'poll') this.#counts.pollFailures++
-        return
+        return false
       }
       this.#cursor = head
       this.#lastSync = started
-      return
+      return true
     }
     for (;;) {
       const cursor: string = this.#cursor
       const batch = await this.#hooks.call(operation, () => this.#bus.read(cursor, READ_BATCH))
       if (batch === FAILED) {
         if (operation === 'poll') this.#counts.pollFailures++
-        return
+        return false
       }
       if (!batch.found) {
         this.#counts.flushes++
@@ -260,11 +281,11 @@ export class InvalidationSync {
         const newest = batch.entries.at(-1)?.id
         if (newest === undefined) {
           const head = await this.#hooks.call('head', () => this.#bus.head())
-          if (head === FAILED) return
+          if (head === FAILED) return false
           this.#cursor = head
         } else this.#cursor = newest
         this.#lastSync = started
-        return
+        return true
       }
       for (const entry of batch.entries) {
         if (compareIds(entry.id, this.#cursor) > 0) this.#cursor = entry.id
@@ -273,5 +294,6 @@ export class InvalidationSync {
       if (batch.entries.length < READ_BATCH) break
     }
     this.#lastSync = started
+    return true
   }
 }
