@@ -49,12 +49,20 @@ export function parseEntries(reply: unknown): StreamEntry[] {
   })
 }
 
-/** Parses an XREAD reply for one stream: `[[key, entries]]` (or null on timeout). */
+/**
+ * Parses an XREAD reply for one stream: RESP2 `[[key, entries]]`, a RESP3 map `{ key: entries }`
+ * (a `Map` or an object, depending on the client), or null on timeout.
+ */
 export function parseXread(reply: unknown): StreamEntry[] {
-  if (!Array.isArray(reply) || reply.length === 0) return []
-  const first = reply[0] as unknown
-  if (Array.isArray(first)) return parseEntries(first[1])
-  if (first !== null && typeof first === 'object') return parseEntries(Object.values(first as Record<string, unknown>)[0])
+  if (reply === null || reply === undefined) return []
+  if (reply instanceof Map) return parseEntries([...reply.values()][0])
+  if (Array.isArray(reply)) {
+    const first = reply[0] as unknown
+    if (Array.isArray(first)) return parseEntries(first[1])
+    if (first !== null && typeof first === 'object') return parseEntries(Object.values(first as Record<string, unknown>)[0])
+    return []
+  }
+  if (typeof reply === 'object') return parseEntries(Object.values(reply as Record<string, unknown>)[0])
   return []
 }
 

@@ -11,4 +11,4 @@ afterAll(async () => {
 describeL2Conformance('upstash (@upstash/redis over HTTP, through the REST bridge)', async () => {
   running = await startBridge(inject('redisUrl'))
   return upstash({ url: running.url, token: running.token })
-})
+}, { tags: true, bus: true, pubsub: false })

@@ -6,7 +6,20 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { L2Store } from '../../src/index.js'
 import { sleep, uniqueName } from '../support/helpers.js'
 
-export function describeL2Conformance(name: string, make: () => L2Store | Promise<L2Store>): void {
+/** Optional capabilities a store declares; the suite checks that declared ones work and absent ones are absent. */
+export interface L2Capabilities {
+  /** Tag sets (`L2Write.tagKeys`, `deleteTag`). */
+  tags: boolean
+  /** The invalidation bus (`bus()`), and whether it holds a Pub/Sub connection. */
+  bus: boolean
+  pubsub: boolean
+}
+
+export function describeL2Conformance(
+  name: string,
+  make: () => L2Store | Promise<L2Store>,
+  capabilities: L2Capabilities = { tags: true, bus: true, pubsub: true },
+): void {
   describe(`L2 contract: ${name}`, () => {
     let store: L2Store
     const prefix = `${uniqueName('conf')}:`
@@ -100,5 +113,64 @@ export function describeL2Conformance(name: string, make: () => L2Store | Promis
       expect(await store.get(`${other}1`)).toBe('keep')
       expect(await store.clear(sub)).toBe(0)
     })
+
+    it(`declares its capabilities: tags ${capabilities.tags}, bus ${capabilities.bus}, pubsub ${capabilities.pubsub}`, () => {
+      expect(typeof store.deleteTag === 'function').toBe(capabilities.tags)
+      expect(typeof store.bus === 'function').toBe(capabilities.bus)
+      if (capabilities.bus) expect(typeof store.bus!(`${prefix}s`, `${prefix}c`, 100).subscribe === 'function').toBe(capabilities.pubsub)
+    })
+
+    if (capabilities.tags) {
+      it('tags: a write joins its tag sets; deleteTag removes exactly the members', async () => {
+        await store.mset!([
+          { key: k('tg1'), value: '1', ttl: 10_000, tagKeys: [k('tag:red')] },
+          { key: k('tg2'), value: '2', ttl: 10_000, tagKeys: [k('tag:red'), k('tag:blue')] },
+          { key: k('tg3'), value: '3', ttl: 10_000, tagKeys: [k('tag:blue')] },
+        ])
+        expect(await store.deleteTag!(k('tag:red'))).toBe(2)
+        expect(await store.get(k('tg1'))).toBeNull()
+        expect(await store.get(k('tg2'))).toBeNull()
+        expect(await store.get(k('tg3'))).toBe('3')
+        expect(await store.deleteTag!(k('tag:red'))).toBe(0)
+        expect(await store.deleteTag!(k('tag:never'))).toBe(0)
+      })
+    }
+
+    if (capabilities.bus) {
+      it('bus: head names a real entry; read returns what was published after the cursor, in order', async () => {
+        const bus = store.bus!(`${prefix}bus`, `${prefix}bus`, 1000)
+        const head = await bus.head()
+        expect(head).toMatch(/^\d+-\d+$/)
+        expect(await bus.head()).toBe(head) // a second head does not add another marker
+        const ids = [await bus.publish('one'), await bus.publish('two|with bar'), await bus.publish('ünï')]
+        const read = await bus.read(head, 10)
+        expect(read.found).toBe(true)
+        expect(read.entries).toEqual([{ id: ids[0], message: 'one' }, { id: ids[1], message: 'two|with bar' }, { id: ids[2], message: 'ünï' }])
+        expect((await bus.read(ids[2]!, 10)).entries).toEqual([])
+        expect((await bus.read(ids[0]!, 1)).entries).toEqual([{ id: ids[1], message: 'two|with bar' }])
+        const lost = await bus.read('1-0', 10) // an id that was never in the stream
+        expect(lost.found).toBe(false)
+        await store.delete([`${prefix}bus`])
+      })
+    }
+
+    if (capabilities.pubsub) {
+      it('bus: subscribers receive each published message with its stream id', async () => {
+        const bus = store.bus!(`${prefix}ps`, `${prefix}ps`, 1000)
+        const got: [string, string][] = []
+        let ready = 0
+        const unsubscribe = await bus.subscribe!((id, message) => got.push([id, message]), () => ready++, () => undefined)
+        expect(ready).toBeGreaterThanOrEqual(1)
+        const id = await bus.publish('hello|world')
+        const deadline = Date.now() + 2000
+        while (got.length === 0 && Date.now() < deadline) await sleep(10)
+        expect(got).toEqual([[id, 'hello|world']])
+        await unsubscribe()
+        await bus.publish('after')
+        await sleep(50)
+        expect(got).toHaveLength(1)
+        await store.delete([`${prefix}ps`])
+      })
+    }
   })
 }
