@@ -97,6 +97,14 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
     },
     streams,
     bus: (stream, channel, maxLen) => memoryBus(streams, channels, stream, channel, maxLen),
+    lock: async (key, token, ttl) => {
+      if (read(key) !== null) return false
+      write(key, token, ttl)
+      return true
+    },
+    unlock: async (key, token) => {
+      if (read(key) === token) items.delete(key)
+    },
     delete: async (keys) => {
       for (const key of keys) items.delete(key)
     },

@@ -98,3 +98,7 @@ export function splitPayload(payload: string): [string, string] {
   const bar = payload.indexOf('|')
   return bar < 0 ? ['', payload] : [payload.slice(0, bar), payload.slice(bar + 1)]
 }
+
+/** Deletes the lock only if it still holds our token, so an expired lock taken over by another holder is left alone. */
+export const UNLOCK_SCRIPT = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0`

@@ -6,7 +6,7 @@
 import type { L2Store, L2Write, StreamOps } from '../src/contracts.js'
 import { checkConnectionOptions, connection, type AnyRedisClient } from './redis-connection.js'
 import { escapeGlob } from './glob.js'
-import { deleteTagWith, LATEST_SCRIPT, parseEntries, parseXread, splitPayload, streamBus, tagCommands, type CommandRunner } from './redis-ops.js'
+import { deleteTagWith, UNLOCK_SCRIPT, LATEST_SCRIPT, parseEntries, parseXread, splitPayload, streamBus, tagCommands, type CommandRunner } from './redis-ops.js'
 
 export { escapeGlob }
 
@@ -122,6 +122,13 @@ export function redis(options: RedisStoreOptions): RedisStore {
       return removed
     },
     deleteTag: (tagKey) => deleteTagWith(runner, tagKey),
+    async lock(key, token, ttl) {
+      const c = await connect()
+      return (await c.set(key, token, { condition: 'NX', expiration: { type: 'PX', value: Math.max(1, Math.ceil(ttl)) } })) === 'OK'
+    },
+    async unlock(key, token) {
+      await runner.script(UNLOCK_SCRIPT, [key], [token])
+    },
     streams,
     bus(stream, channel, maxLen) {
       return {

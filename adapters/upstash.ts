@@ -7,7 +7,7 @@ import { Redis } from '@upstash/redis'
 import type { L2Store, L2Write, StreamOps } from '../src/contracts.js'
 import { InvalidOptionError } from '../src/errors.js'
 import { escapeGlob } from './glob.js'
-import { deleteTagWith, LATEST_SCRIPT, parseEntries, parseXread, streamBus, type CommandRunner } from './redis-ops.js'
+import { deleteTagWith, UNLOCK_SCRIPT, LATEST_SCRIPT, parseEntries, parseXread, streamBus, type CommandRunner } from './redis-ops.js'
 
 /** Options of {@link upstash}: `url` + `token` (or the environment), or your `client`. */
 export interface UpstashStoreOptions {
@@ -138,6 +138,12 @@ export function upstash(options: UpstashStoreOptions = {}): UpstashStore {
       await Promise.all(sent)
     },
     deleteTag: (tagKey) => deleteTagWith(runner, tagKey),
+    async lock(key, token, ttl) {
+      return (await client.set(key, token, { nx: true, px: px(ttl) })) === 'OK'
+    },
+    async unlock(key, token) {
+      await runner.script(UNLOCK_SCRIPT, [key], [token])
+    },
     streams,
     bus: (stream, channel, maxLen) => streamBus(runner, stream, channel, maxLen),
     async delete(keys) {

@@ -30,6 +30,8 @@ interface RemoteTier {
   readonly scale: number
   readonly promote: boolean
   readonly breaker: CircuitBreaker | undefined
+  /** Single gets waiting to be sent together at the end of this tick, by full key. */
+  readonly pending: Map<string, { resolve(value: string | null): void; reject(error: unknown): void }[]>
 }
 
 /** A live entry read from some tier. */
@@ -123,6 +125,9 @@ export class TierCache {
   #pollAt = Number.POSITIVE_INFINITY
   readonly #pollInterval: number
   readonly #tagPrefix: string
+  readonly #lockPrefix: string
+  readonly #lockTier: RemoteTier | undefined
+  readonly #lease: number
   /** tag → keys in this L1 that carry it (pruned lazily), for deleteByTag and tag messages. */
   readonly #tagIndex = new Map<string, Set<string>>()
   #tagIndexSize = 0
@@ -142,6 +147,10 @@ export class TierCache {
   #loadTimeouts = 0
   #inflight = 0
   #coalesced = 0
+  #coalescedReads = 0
+  #locksAcquired = 0
+  #lockWaits = 0
+  #lockPeerHits = 0
   #corrupt = 0
   #l2Errors = 0
   #l2Timeouts = 0
@@ -164,6 +173,7 @@ export class TierCache {
     this.#keyPrefix = `${prefix}:${this.namespace}:`
     // '|' cannot appear in a namespace, so these names never collide with an entry's key
     this.#tagPrefix = `${prefix}:${this.namespace}|tag:`
+    this.#lockPrefix = `${prefix}:${this.namespace}|lock:`
     const streamKey = `${prefix}:${this.namespace}|inval`
     this.#ttl = checkTtl(options.ttl, 'ttl', Strategy.ShortTerm)
     this.#nullTtl = checkTtl(options.nullTtl, 'nullTtl', DEFAULT_NULL_TTL)
@@ -230,12 +240,19 @@ export class TierCache {
         index,
         scale: tier.ttlScale ?? 1,
         promote: tier.promote ?? true,
+        pending: new Map(),
         breaker: breaker === undefined ? undefined : new CircuitBreaker(breaker.failures, breaker.cooldown, this.#clock, (state) => {
           this.#emit({ type: 'circuit', namespace: this.namespace, tier: label, state })
         }),
       })
     })
     this.#remotes = remotes
+
+    this.#lease = resolveLease(options.lock)
+    this.#lockTier = this.#lease > 0 ? remotes.find((tier) => tier.store.lock !== undefined && tier.store.unlock !== undefined) : undefined
+    if (this.#lease > 0 && this.#lockTier === undefined) {
+      throw new InvalidOptionError('lock needs a shared tier that supports locks (redis(), upstash(), memoryStore())', { option: 'lock' })
+    }
 
     const invalidation = resolveInvalidation(options.invalidation)
     this.#pollInterval = invalidation.pollInterval
@@ -581,6 +598,8 @@ export class TierCache {
       loadTimeouts: this.#loadTimeouts,
       inflightLoads: this.#inflight,
       coalesced: this.#coalesced,
+      coalescedReads: this.#coalescedReads,
+      locks: { acquired: this.#locksAcquired, waits: this.#lockWaits, peerHits: this.#lockPeerHits },
       corrupt: this.#corrupt,
       l2Errors: this.#l2Errors,
       l2Timeouts: this.#l2Timeouts,
@@ -864,7 +883,7 @@ export class TierCache {
       const fullKey = this.#keyPrefix + key
       for (let at = 0; at < this.#remotes.length; at++) {
         const tier = this.#remotes[at]!
-        const raw = await this.#call(tier, 'get', [key], () => tier.store.get(fullKey), false)
+        const raw = await this.#call(tier, 'get', [key], () => this.#coalescedGet(tier, fullKey), false)
         if (raw === FAILED || raw === null) {
           this.#tierMisses[tier.index]!++
           continue
@@ -903,7 +922,7 @@ export class TierCache {
    * the soft timeout, or LOAD_FAILED on failure (staleOnError) — the load goes on in the background.
    */
   async #loadWithTimeouts(key: string, loader: Loader, options: LoadOptions | undefined, flight: Flight | undefined, stale: Hit | undefined): Promise<unknown> {
-    const loading = this.#runLoader([key], async () => {
+    const load = (): Promise<unknown> => this.#runLoader([key], async () => {
       const value = await loader(key)
       if (value === undefined) {
         throw new LoaderResultError(`loader for key ${describe(key)} returned undefined; return null to cache absence`, { namespace: this.namespace, key })
@@ -914,6 +933,7 @@ export class TierCache {
       }
       return value
     })
+    const loading = this.#lockTier === undefined ? load() : this.#lockedLoad(key, load)
     loading.catch(noop) // the caller may have moved on (timeouts); failures are counted in #runLoader
     const timers: ReturnType<typeof setTimeout>[] = []
     const racers: Promise<unknown>[] = [loading]
@@ -942,6 +962,79 @@ export class TierCache {
     } finally {
       for (const timer of timers) clearTimeout(timer)
     }
+  }
+
+  /**
+   * Runs `load` holding the key's cross-instance lock, or returns the value another instance
+   * loaded while this one waited. The lock is released after the write-back, so a waiter that
+   * sees the lock gone finds the value.
+   */
+  async #lockedLoad(key: string, load: () => Promise<unknown>): Promise<unknown> {
+    const tier = this.#lockTier!
+    const lockKey = this.#lockPrefix + key
+    const fullKey = this.#keyPrefix + key
+    const token = crypto.randomUUID()
+    let delay = 5
+    let held = false
+    for (;;) {
+      // one round trip: SET NX first, then the read (a write that preceded a release is visible)
+      const [acquired, raw] = await Promise.all([
+        this.#call(tier, 'lock', [key], () => tier.store.lock!(lockKey, token, this.#lease), false),
+        this.#call(tier, 'get', [key], () => this.#coalescedGet(tier, fullKey), false),
+      ])
+      const now = this.#clock.now()
+      const hit = raw === FAILED || raw === null ? undefined : this.#decode(tier, key, raw, now)
+      // a peer's value counts if it is fresh and not itself due for a refresh
+      if (hit !== undefined && hit.expiresAt > now && hit.refreshAt > now) {
+        if (acquired === true) await this.#call(tier, 'unlock', [key], () => tier.store.unlock!(lockKey, token), true)
+        this.#lockPeerHits++
+        this.#setL1(key, hit.value, hit.expiresAt, hit.staleUntil, hit.refreshAt, now, hit.tags)
+        return hit.value
+      }
+      if (acquired === true) {
+        held = true
+        this.#locksAcquired++
+        break
+      }
+      if (acquired === FAILED || this.#closed) break // the tier is unreachable: load without the lock
+      this.#lockWaits++
+      await new Promise((resolve) => setTimeout(resolve, delay))
+      delay = Math.min(delay * 2, 100)
+    }
+    try {
+      return await load()
+    } finally {
+      if (held) await this.#call(tier, 'unlock', [key], () => tier.store.unlock!(lockKey, token), true)
+    }
+  }
+
+  /**
+   * Queues a single read; every read queued in the same tick goes out as one MGET (one
+   * pipeline over HTTP) when the tick ends.
+   */
+  #coalescedGet(tier: RemoteTier, fullKey: string): Promise<string | null> {
+    const pending = tier.pending
+    if (pending.size === 0) queueMicrotask(() => this.#flushGets(tier))
+    return new Promise((resolve, reject) => {
+      const waiters = pending.get(fullKey)
+      if (waiters === undefined) pending.set(fullKey, [{ resolve, reject }])
+      else waiters.push({ resolve, reject })
+    })
+  }
+
+  #flushGets(tier: RemoteTier): void {
+    const batch = [...tier.pending]
+    tier.pending.clear()
+    if (batch.length > 1) this.#coalescedReads += batch.length - 1
+    const reading = batch.length === 1 ? tier.store.get(batch[0]![0]).then((raw) => [raw]) : mgetOf(tier.store, batch.map(([key]) => key))
+    reading.then(
+      (raws) => batch.forEach(([, waiters], i) => {
+        for (const waiter of waiters) waiter.resolve(raws[i] ?? null)
+      }),
+      (error: unknown) => batch.forEach(([, waiters]) => {
+        for (const waiter of waiters) waiter.reject(error)
+      }),
+    )
   }
 
   /** Starts one background load of `key` unless one is already running; never throws. */
@@ -1255,6 +1348,14 @@ export class TierCache {
       throw new UnsupportedError(`${operation}: the ${lacking.label} store '${lacking.store.name}' does not support tags (redis(), upstash() and memoryStore() do)`, { namespace: this.namespace })
     }
   }
+}
+
+function resolveLease(value: unknown): number {
+  if (value === undefined || value === false) return 0
+  if (value === true) return 5000
+  if (value === null || typeof value !== 'object') throw new InvalidOptionError(`lock must be true, false or { lease }; got ${describe(value)}`, { option: 'lock' })
+  checkKnown(value, new Set(['lease']), 'lock')
+  return checkTtl((value as { lease?: unknown }).lease, 'lock.lease', 5000)
 }
 
 function resolveInvalidation(value: unknown): { transport: 'auto' | 'pubsub' | 'stream' | 'off'; pollInterval: number; streamMaxLen: number } {

@@ -129,6 +129,12 @@ export interface L2Store {
   bus?(stream: string, channel: string, maxLen: number): InvalidationBus
   /** Raw Redis Streams (`cache.streams`). */
   readonly streams?: StreamOps
+  /** Locks: sets `key` to `token` for `ttl` ms only if it is absent (SET NX PX); resolves whether it did. */
+  lock?(key: string, token: string, ttl: number): Promise<boolean>
+  /** Locks: deletes `key` only if it still holds `token` (compare-and-delete). */
+  unlock?(key: string, token: string): Promise<void>
+  /** Diagnostics: where the store points, credentials removed (`cache.diagnostics()`). */
+  describe?(): { endpoint?: string; connected?: boolean }
 }
 
 /** A tier as the engine holds it. */

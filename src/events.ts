@@ -73,14 +73,51 @@ export interface InvalidationEvent {
   clear?: boolean
 }
 
+/**
+ * A request answered by a tier (fresh, or `stale` within grace). Emitted once per request
+ * (each get, each distinct key of a batch), only while an `onEvent` listener is set.
+ */
+export interface HitEvent {
+  type: 'hit'
+  namespace: string
+  key: string
+  /** `l1`, `l2`, … */
+  tier: string
+  stale: boolean
+}
+
+/** A request no tier answered; `loaded` when a loader then filled it. Emitted once per request, only while an `onEvent` listener is set. */
+export interface MissEvent {
+  type: 'miss'
+  namespace: string
+  key: string
+  loaded: boolean
+}
+
+/** A loader call finished (a batch loader call is one event), successfully or not. */
+export interface LoadEvent {
+  type: 'load'
+  namespace: string
+  keys: readonly string[]
+  /** Wall time of the loader call in ms. */
+  durationMs: number
+  ok: boolean
+}
+
 /** Everything `onEvent` receives. */
-export type CacheEvent = L2ErrorEvent | CorruptEvent | LoadErrorEvent | CircuitEvent | StaleEvent | RefreshErrorEvent | LoadTimeoutEvent | InvalidationEvent
+export type CacheEvent =
+  | HitEvent | MissEvent | LoadEvent
+  | L2ErrorEvent | CorruptEvent | LoadErrorEvent | CircuitEvent | StaleEvent | RefreshErrorEvent | LoadTimeoutEvent | InvalidationEvent
 
 /** Per-tier counters. `hits` counts requests this tier answered; `misses` counts lookups here that found nothing. */
 export interface TierStats {
   name: string
   hits: number
   misses: number
+  /** hits / requests that reached this tier (those not answered by the tiers above it); 0 when none did. */
+  hitRate: number
+  /** In-process tiers: entries held now (expired ones may count until evicted). */
+  entries?: number
   /** The circuit breaker's state (shared tiers; always `closed` for L1 or without a breaker). */
   circuit: 'closed' | 'open' | 'half-open'
   /** How many times the circuit opened. */
@@ -110,6 +147,10 @@ export interface CacheStats {
   inflightLoads: number
   /** Requests that joined a lookup already in flight for the same key instead of starting one. */
   coalesced: number
+  /** Single L2 reads that went out in one MGET with others issued in the same tick (beyond the first). */
+  coalescedReads: number
+  /** Cross-instance locks: taken, waits for another holder, and values another instance loaded meanwhile. */
+  locks: { acquired: number; waits: number; peerHits: number }
   /** Entries read from a tier that could not be decoded (counted as misses). */
   corrupt: number
   /** Failed tier operations, reads and writes (timeouts and calls skipped by an open circuit included). */

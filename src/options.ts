@@ -101,6 +101,15 @@ export interface CacheOptions {
    * `false` is `{ transport: 'off' }`.
    */
   invalidation?: InvalidationOptions | false
+  /**
+   * Cross-instance single-flight: a miss takes a lock in the first shared tier that supports
+   * locks (SET NX PX with a random token) before it runs the loader, so one loader runs per key
+   * across all instances; the others poll L2 with backoff (5 ms doubling to 100 ms) until the
+   * value appears or the lock is free (released, or its lease passed: a crashed holder delays
+   * others by at most one lease). If the tier is unreachable the load goes ahead without it.
+   * `true` is `{ lease: '5s' }`. @default false
+   */
+  lock?: boolean | { lease?: Duration }
   /** Encodes values for L2 and beyond. @default defaultSerializer (JSON + Date, Map, Set, BigInt, typed arrays) */
   serializer?: Serializer
   /** The loader `get` uses on a miss (per-call loaders go through `getOrLoad`). */
@@ -196,7 +205,7 @@ export function checkTags(value: unknown, option: string): readonly string[] {
 const KNOWN_OPTIONS = new Set([
   'namespace', 'prefix', 'l1', 'l2', 'tiers', 'ttl', 'nullTtl', 'jitter', 'serializer', 'loader',
   'maxKeyLength', 'clock', 'onEvent', 'waitUntil', 'grace', 'staleWhileRevalidate', 'refreshAhead', 'staleOnError',
-  'loaderTimeout', 'l2Timeout', 'circuitBreaker', 'invalidation',
+  'loaderTimeout', 'l2Timeout', 'circuitBreaker', 'invalidation', 'lock',
 ])
 
 export function checkBoolean(value: unknown, option: string, fallback: boolean): boolean {

@@ -31,9 +31,9 @@ interface Setup {
 
 const POLL = 80
 const setups: Setup[] = [
-  { name: 'pubsub over TCP', transport: 'pubsub', store: () => () => testRedis(), bound: 300 },
-  { name: 'stream polling over TCP', transport: 'stream', store: () => () => testRedis(), bound: POLL + 300 },
-  { name: 'stream polling over HTTP (bridge)', transport: 'stream', store: () => () => upstash({ url: bridge.url, token: bridge.token }), bound: POLL + 300 },
+  { name: 'pubsub over TCP', transport: 'pubsub', store: () => () => testRedis(), bound: 700 },
+  { name: 'stream polling over TCP', transport: 'stream', store: () => () => testRedis(), bound: POLL + 700 },
+  { name: 'stream polling over HTTP (bridge)', transport: 'stream', store: () => () => upstash({ url: bridge.url, token: bridge.token }), bound: POLL + 700 },
   {
     name: 'pubsub in-process (memoryStore)',
     transport: 'pubsub',
