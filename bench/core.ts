@@ -7,6 +7,10 @@
  *   (D) L2 hit over HTTP  cache.get (l1: false, l2: upstash) vs  raw @upstash/redis GET, both through
  *                         the same REST bridge (the tiercache-bridge bin, in its own process)
  *   (E) 64 concurrent gets over HTTP, 64 distinct keys, the same two sides; throughput
+ *   (F) mget of 100 L2-only keys        cache.mget (l1: false)   vs  raw MGET
+ *   (G) 64 concurrent single gets of L2-only keys over TCP      vs  64 concurrent raw GETs
+ *   (H) 1000-caller stampede on one cold key, 20 ms loader      vs  a plain single-flight
+ *                         (a Map of promises) over raw GET + SET
  *
  * Each round runs every workload once, cache and baseline back to back, alternating which
  * goes first so warm-up and GC drift do not favour one side. The table shows the median
@@ -38,6 +42,11 @@ const A_TARGET = 2.0
 const HTTP_OPS = 600 // per side per round; one HTTP request each
 const HTTP_BATCHES = 40 // per side per round, 64 concurrent gets each
 const CONCURRENCY = 64
+const MGET_OPS = 300 // per side per round
+const CONCURRENT_BATCHES = 100 // per side per round, 64 gets each
+const STAMPEDES = 6 // per side per round, 1000 callers each
+const STAMPEDE_CALLERS = 1000
+const STAMPEDE_LOADER_MS = 20
 
 // ~200 bytes as JSON: a typical small record.
 const VALUE = {
@@ -155,6 +164,10 @@ async function main(): Promise<void> {
     await httpCache.mset(keys64.map((key) => [key, VALUE] as const))
     for (const key of keys64) await client.set(`${prefix}raw-${key}`, VALUE_JSON)
     await httpCache.set('hit', VALUE)
+    const keys100 = Array.from({ length: 100 }, (_, i) => `m-${i}`)
+    await l2Cache.mset(keys100.map((key) => [key, VALUE] as const))
+    await l2Cache.mset(keys64.map((key) => [key, VALUE] as const))
+    for (const key of keys100) await client.set(`${prefix}raw-${key}`, VALUE_JSON)
     check(await httpCache.get('hit'), 'D cache')
     check(JSON.parse((await rawHttp.get<string>(`${prefix}raw-hit`))!), 'D raw')
 
@@ -187,6 +200,55 @@ async function main(): Promise<void> {
       check(JSON.parse(values[CONCURRENCY - 1]!), 'E raw')
     }
 
+    const fCache = async (): Promise<void> => {
+      const values = await l2Cache.mget(keys100)
+      check(values.get('m-99'), 'F cache')
+    }
+    // a raw MGET user parses every value, as the cache does
+    const fRaw = async (): Promise<void> => {
+      const values = (await client.mGet(keys100.map((key) => `${prefix}raw-${key}`))).map((v) => (v === null ? undefined : (JSON.parse(v) as Value)))
+      check(values[99], 'F raw')
+    }
+    const gCache = async (): Promise<void> => {
+      const values = await Promise.all(keys64.map((key) => l2Cache.get(key)))
+      check(values[CONCURRENCY - 1], 'G cache')
+    }
+    const gRaw = async (): Promise<void> => {
+      const values = await Promise.all(keys64.map(async (key) => JSON.parse((await client.get(`${prefix}raw-${key}`))!) as Value))
+      check(values[CONCURRENCY - 1], 'G raw')
+    }
+    let stampedeSeq = 0
+    const slowLoader = async (): Promise<Value> => {
+      await new Promise((resolve) => setTimeout(resolve, STAMPEDE_LOADER_MS))
+      return VALUE
+    }
+    const hCache = async (): Promise<void> => {
+      const key = `stampede-${stampedeSeq++}`
+      const values = await Promise.all(Array.from({ length: STAMPEDE_CALLERS }, () => l2Cache.getOrLoad(key, slowLoader)))
+      check(values[STAMPEDE_CALLERS - 1], 'H cache')
+    }
+    // the baseline: the least a hand-written single-flight over raw commands must do
+    const inflight = new Map<string, Promise<Value>>()
+    const rawSingleFlight = (key: string): Promise<Value> => {
+      let pending = inflight.get(key)
+      if (pending === undefined) {
+        pending = (async () => {
+          const hit = await client.get(key)
+          if (hit !== null) return JSON.parse(hit) as Value
+          const value = await slowLoader()
+          await client.set(key, JSON.stringify(value), { expiration: { type: 'PX', value: 60_000 } })
+          return value
+        })().finally(() => inflight.delete(key))
+        inflight.set(key, pending)
+      }
+      return pending
+    }
+    const hRaw = async (): Promise<void> => {
+      const key = `${prefix}raw-stampede-${stampedeSeq++}`
+      const values = await Promise.all(Array.from({ length: STAMPEDE_CALLERS }, () => rawSingleFlight(key)))
+      check(values[STAMPEDE_CALLERS - 1], 'H raw')
+    }
+
     // ---- warmup (JIT, connections, Redis allocator)
     await loopNs(L1_WARMUP, aCache)
     await loopNs(L1_WARMUP, aMap)
@@ -198,15 +260,24 @@ async function main(): Promise<void> {
     await sampleUs(L2_WARMUP, dRaw)
     await sampleUs(HTTP_BATCHES, eCache)
     await sampleUs(HTTP_BATCHES, eRaw)
+    await sampleUs(L2_WARMUP, fCache)
+    await sampleUs(L2_WARMUP, fRaw)
+    await sampleUs(CONCURRENT_BATCHES, gCache)
+    await sampleUs(CONCURRENT_BATCHES, gRaw)
+    await sampleUs(2, hCache)
+    await sampleUs(2, hRaw)
 
-    const rounds: { aCacheNs: number; aMapNs: number; bCache: OpStats; bRaw: OpStats; cCache: OpStats; cRaw: OpStats; dCache: OpStats; dRaw: OpStats; eCache: OpStats; eRaw: OpStats }[] = []
+    const rounds: { aCacheNs: number; aMapNs: number; bCache: OpStats; bRaw: OpStats; cCache: OpStats; cRaw: OpStats; dCache: OpStats; dRaw: OpStats; eCache: OpStats; eRaw: OpStats; fCache: OpStats; fRaw: OpStats; gCache: OpStats; gRaw: OpStats; hCache: OpStats; hRaw: OpStats }[] = []
     for (let r = 0; r < ROUNDS; r++) {
       const [aCacheNs, aMapNs] = await pair(r, () => loopNs(L1_OPS, aCache), () => loopNs(L1_OPS, aMap))
       const [bc, br] = await pair(r, () => sampleUs(L2_OPS, bCache), () => sampleUs(L2_OPS, bRaw))
       const [cc, cr] = await pair(r, () => sampleUs(MISS_OPS, cCache), () => sampleUs(MISS_OPS, cRaw))
       const [dc, dr] = await pair(r, () => sampleUs(HTTP_OPS, dCache), () => sampleUs(HTTP_OPS, dRaw))
       const [ec, er] = await pair(r, () => sampleUs(HTTP_BATCHES, eCache), () => sampleUs(HTTP_BATCHES, eRaw))
-      rounds.push({ aCacheNs, aMapNs, bCache: bc, bRaw: br, cCache: cc, cRaw: cr, dCache: dc, dRaw: dr, eCache: ec, eRaw: er })
+      const [fc, fr] = await pair(r, () => sampleUs(MGET_OPS, fCache), () => sampleUs(MGET_OPS, fRaw))
+      const [gc, gr] = await pair(r, () => sampleUs(CONCURRENT_BATCHES, gCache), () => sampleUs(CONCURRENT_BATCHES, gRaw))
+      const [hc, hr] = await pair(r, () => sampleUs(STAMPEDES, hCache), () => sampleUs(STAMPEDES, hRaw))
+      rounds.push({ aCacheNs, aMapNs, bCache: bc, bRaw: br, cCache: cc, cRaw: cr, dCache: dc, dRaw: dr, eCache: ec, eRaw: er, fCache: fc, fRaw: fr, gCache: gc, gRaw: gr, hCache: hc, hRaw: hr })
       process.stderr.write(`round ${r + 1}/${ROUNDS} done\n`)
     }
 
@@ -223,6 +294,9 @@ async function main(): Promise<void> {
       { workload: 'C  miss+load+set (p50)', unit: 'µs', tiercache: med((x) => x.cCache.p50Us), baseline: med((x) => x.cRaw.p50Us), baselineName: 'client.get + set PX', target: undefined },
       { workload: 'D  L2 hit over HTTP (p50)', unit: 'µs', tiercache: med((x) => x.dCache.p50Us), baseline: med((x) => x.dRaw.p50Us), baselineName: '@upstash/redis get via bridge', target: undefined },
       { workload: 'E  64 concurrent HTTP gets (batch mean)', unit: 'µs', tiercache: med((x) => x.eCache.meanUs), baseline: med((x) => x.eRaw.meanUs), baselineName: '@upstash/redis 64 gets via bridge', target: undefined },
+      { workload: 'F  mget of 100 L2-only keys (p50)', unit: 'µs', tiercache: med((x) => x.fCache.p50Us), baseline: med((x) => x.fRaw.p50Us), baselineName: 'raw MGET', target: 1.3 },
+      { workload: 'G  64 concurrent L2 gets (batch mean)', unit: 'µs', tiercache: med((x) => x.gCache.meanUs), baseline: med((x) => x.gRaw.meanUs), baselineName: '64 raw GETs', target: 1.0 },
+      { workload: 'H  1000-caller stampede, 20 ms loader', unit: 'µs', tiercache: med((x) => x.hCache.meanUs), baseline: med((x) => x.hRaw.meanUs), baselineName: 'single-flight over raw GET+SET', target: 1.05 },
     ].map((row) => {
       const ratio = row.tiercache / row.baseline
       const verdict = row.target === undefined ? '-' : ratio <= row.target ? 'PASS' : 'FAIL'
@@ -250,11 +324,13 @@ async function main(): Promise<void> {
     console.log(`\ntiercache core benchmark: ${ROUNDS} rounds, median per round stat; A ${L1_OPS} ops/side/round, B ${L2_OPS}, C ${MISS_OPS}; value ${VALUE_JSON.length} B JSON`)
     console.log('baselines: A await Map#get | B node-redis client.get | C node-redis client.get + client.set PX 60000 | D, E raw @upstash/redis through the same bridge')
     const eRow = rows.find((row) => row.workload.startsWith('E'))!
+    const gRow = rows.find((row) => row.workload.startsWith('G'))!
     const throughput = (batchUs: number): string => `${Math.round((CONCURRENCY * 1e6) / batchUs)} gets/s`
     console.log(render(table[0]!))
     console.log(widths.map((w) => '-'.repeat(w)).join('  '))
     for (const line of table.slice(1)) console.log(render(line))
     console.log(`machine: node ${machine.node} | ${machine.cpu} x${machine.cores} | redis ${machine.redis} (${machine.redisSource}) | load ${machine.loadavg.start[0]}→${machine.loadavg.end[0]} | ${machine.date}`)
+    console.log(`G throughput: tiercache ${throughput(gRow.tiercache)} vs raw ${throughput(gRow.baseline)} (${(gRow.baseline / gRow.tiercache).toFixed(2)}x of raw; target ≥ 1.0x)`)
     console.log(`E throughput: tiercache ${throughput(eRow.tiercache)} vs raw ${throughput(eRow.baseline)} (${(eRow.baseline / eRow.tiercache).toFixed(2)}x of raw)`)
     console.log(`C check: loads=${stats.loads} (expected ${L2_WARMUP + ROUNDS * MISS_OPS}), l2Errors=${stats.l2Errors}; wall ${((Date.now() - wallStart) / 1000).toFixed(1)} s`)
 

@@ -14,6 +14,10 @@ import {
   type WriteOptions,
 } from './options.js'
 import { defaultSerializer, type Serializer } from './serializer.js'
+import {
+  Instruments, metricPoints, prometheusText, redactSecrets, statusOf, type Diagnostics, type LatencySeries, type MetricPoint,
+  type Observer, type RequestStatus,
+} from './observability.js'
 
 /** Tiers a runtime supplies when the caller leaves `l1`/`l2` undefined. */
 export interface RuntimeDefaults {
@@ -69,6 +73,8 @@ interface Resolved {
   readonly loader: Loader | undefined
   readonly options: LoadOptions | undefined
   readonly allowStale: boolean
+  /** Filled in with the outcome when the cache is instrumented. */
+  readonly status?: RequestStatus | undefined
 }
 
 const MISS = -1
@@ -133,6 +139,10 @@ export class TierCache {
   #tagIndexSize = 0
   readonly #background = new Set<Promise<unknown>>()
   #closed = false
+  /** Operation timing for OpenTelemetry and the dashboard: undefined until `instrument()`, so nothing of it runs before. */
+  #instruments: Instruments | undefined
+  /** Resolved settings only `diagnostics()` reads. */
+  readonly #settings: { prefix: string; stream: string; breaker: { failures: number; cooldown: number } | undefined; invalidation: { transport: string; pollInterval: number; streamMaxLen: number } }
 
   // counters; the first two are touched on the L1 hot path
   #requests = 0
@@ -256,6 +266,7 @@ export class TierCache {
 
     const invalidation = resolveInvalidation(options.invalidation)
     this.#pollInterval = invalidation.pollInterval
+    this.#settings = { prefix, stream: streamKey, breaker, invalidation }
     const busTier = remotes.find((tier) => tier.store.bus !== undefined)
     if (invalidation.transport !== 'off' && busTier === undefined && invalidation.transport !== 'auto') {
       throw new InvalidOptionError(`invalidation.transport '${invalidation.transport}' needs an L2 store with an invalidation bus (redis(), upstash(), memoryStore())`, { option: 'invalidation.transport' })
@@ -316,13 +327,15 @@ export class TierCache {
           if (now >= this.#pollAt) return this.#poll().then(() => this.get<T>(key, options))
           this.#requests++
           this.#l1Hits++
+          if (this.#onEvent !== undefined) this.#emit({ type: 'hit', namespace: this.namespace, key, tier: 'l1', stale: false })
           if (entry.refreshAt <= now && this.#loader !== undefined && options?.disableLoad !== true) this.#refresh(key, this.#loader, undefined)
           return Promise.resolve(entry.value as T)
         }
       }
     }
     const loader = options?.disableLoad === true ? undefined : this.#loader
-    return this.#lookupOrJoin(key, { loader, options: undefined, allowStale: options?.allowStale !== false }) as Promise<T | undefined>
+    const status = this.#instruments === undefined ? undefined : statusOf(options)
+    return this.#lookupOrJoin(key, { loader, options: undefined, allowStale: options?.allowStale !== false, status }) as Promise<T | undefined>
   }
 
   /**
@@ -348,12 +361,14 @@ export class TierCache {
           if (now >= this.#pollAt) return this.#poll().then(() => this.getOrLoad(key, loader, options))
           this.#requests++
           this.#l1Hits++
+          if (this.#onEvent !== undefined) this.#emit({ type: 'hit', namespace: this.namespace, key, tier: 'l1', stale: false })
           if (entry.refreshAt <= now) this.#refresh(key, loader, options)
           return Promise.resolve(entry.value as T)
         }
       }
     }
-    return this.#lookupOrJoin(key, { loader, options, allowStale: options?.allowStale !== false }) as Promise<T>
+    const status = this.#instruments === undefined ? undefined : statusOf(options)
+    return this.#lookupOrJoin(key, { loader, options, allowStale: options?.allowStale !== false, status }) as Promise<T>
   }
 
   /**
@@ -371,7 +386,7 @@ export class TierCache {
       if (hit !== undefined && allowStale) {
         result.set(key, hit.value)
         this.#served(key, hit.source, 'no-loader')
-      } else this.#record(MISS)
+      } else this.#record(MISS, key)
     }
     return result as Map<string, T | undefined>
   }
@@ -580,10 +595,15 @@ export class TierCache {
     let hits = 0
     this.#tierNames.forEach((name, index) => {
       const tierHits = this.#tierHits[index]! + (index === 0 && this.#l1 !== undefined ? this.#l1Hits : 0)
+      const reached = this.#requests - hits // requests the tiers above did not answer
       hits += tierHits
       const label = this.#l1 !== undefined ? `l${index + 1}` : `l${index + 2}`
       const breaker = this.#remotes.find((tier) => tier.index === index)?.breaker
-      tiers[label] = { name, hits: tierHits, misses: this.#tierMisses[index]!, circuit: breaker?.state ?? 'closed', circuitOpened: breaker?.opened ?? 0 }
+      tiers[label] = {
+        name, hits: tierHits, misses: this.#tierMisses[index]!, hitRate: reached > 0 ? tierHits / reached : 0,
+        circuit: breaker?.state ?? 'closed', circuitOpened: breaker?.opened ?? 0,
+        ...(index === 0 && this.#l1 !== undefined ? { entries: this.#l1.size } : {}),
+      }
     })
     return {
       namespace: this.namespace,
@@ -614,6 +634,120 @@ export class TierCache {
         pollFailures: 0, subscriptions: 0, cursorLagMs: 0, listening: false,
       },
     }
+  }
+
+  /**
+   * How the cache is configured and whether its parts work: resolved options, tiers and their
+   * readiness, the invalidation transport, its listener, stream and cursor lag. Holds no values,
+   * keys or secrets (store endpoints lose their credentials).
+   * @example console.log(JSON.stringify(cache.diagnostics(), null, 2))
+   */
+  diagnostics(): Diagnostics {
+    const settings = this.#settings
+    const tiers = this.#tierNames.map((name, index): Diagnostics['tiers'][number] => {
+      const label = this.#labelOf(index)
+      const l1 = this.#l1
+      if (index === 0 && l1 !== undefined) {
+        return { label, kind: 'l1', store: name, ready: true, circuit: 'closed', ttlScale: this.#l1Scale, promote: true, entries: l1.size, maxTtl: l1.maxTtl }
+      }
+      const tier = this.#remotes.find((t) => t.index === index)!
+      let described: { endpoint?: string; connected?: boolean } = {}
+      try {
+        described = tier.store.describe?.() ?? {}
+      } catch {
+        // a store that cannot describe itself is reported without endpoint
+      }
+      const circuit = tier.breaker?.state ?? 'closed'
+      return {
+        label, kind: 'l2', store: name,
+        ready: circuit === 'closed' && (tier.breaker?.failures ?? 0) === 0 && described.connected !== false,
+        circuit, ttlScale: tier.scale, promote: tier.promote,
+        ...(typeof described.endpoint === 'string' ? { endpoint: redactSecrets(described.endpoint) } : {}),
+        ...(typeof described.connected === 'boolean' ? { connected: described.connected } : {}),
+      }
+    })
+    const sync = this.#sync
+    const inval = sync?.stats()
+    return {
+      namespace: this.namespace,
+      prefix: settings.prefix,
+      closed: this.#closed,
+      config: {
+        ttl: this.#ttl,
+        nullTtl: this.#nullTtl,
+        grace: this.#grace,
+        jitter: this.#jitter,
+        staleWhileRevalidate: this.#swr,
+        refreshAhead: this.#refreshAhead > 0 ? this.#refreshAhead : false,
+        staleOnError: this.#staleOnError,
+        loaderTimeout: { soft: this.#softTimeout > 0 ? this.#softTimeout : false, hard: this.#hardTimeout > 0 ? this.#hardTimeout : false },
+        l2Timeout: this.#l2Timeout > 0 ? this.#l2Timeout : false,
+        circuitBreaker: settings.breaker === undefined ? false : { ...settings.breaker },
+        lock: this.#lease > 0 ? { lease: this.#lease } : false,
+        maxKeyLength: this.#maxKeyLength,
+        serializer: this.#serializer === defaultSerializer ? 'default' : 'custom',
+        clock: this.#systemTime ? 'system' : 'custom',
+        onEvent: this.#onEvent !== undefined,
+        waitUntil: this.#waitUntil !== undefined,
+      },
+      loader: this.#loader !== undefined,
+      tiers,
+      invalidation: {
+        configured: settings.invalidation.transport,
+        transport: inval?.transport ?? 'off',
+        listens: sync !== undefined && this.#l1 !== undefined,
+        listening: inval?.listening ?? false,
+        ...(sync !== undefined ? { stream: settings.stream, channel: settings.stream } : {}),
+        pollInterval: settings.invalidation.pollInterval,
+        streamMaxLen: settings.invalidation.streamMaxLen,
+        ...(sync?.cursor !== undefined ? { cursor: sync.cursor } : {}),
+        cursorLagMs: inval?.cursorLagMs ?? 0,
+        unsent: sync?.unsent ?? 0,
+      },
+      inflight: { flights: this.#flights.size, loads: this.#inflight, background: this.#background.size, tagIndex: this.#tagIndexSize },
+      instrumented: this.#instruments !== undefined,
+    }
+  }
+
+  /**
+   * The counters and gauges of `stats()` as OpenTelemetry-shaped points (`tiercache.requests`,
+   * `tiercache.tier.hits` with a `tier` attribute, …), each with a `namespace` attribute.
+   * @example for (const p of cache.otelMetricPoints()) console.log(p.name, p.attributes, p.value)
+   */
+  otelMetricPoints(): MetricPoint[] {
+    return metricPoints(this.stats())
+  }
+
+  /**
+   * The counters in the Prometheus text exposition format (`tiercache_<name>_total`, gauges,
+   * and once the cache is instrumented the `tiercache_operation_duration_seconds` histogram),
+   * with HELP and TYPE lines. Serve it with content type `PROMETHEUS_CONTENT_TYPE`.
+   * @example app.get('/metrics', (c) => c.text(cache.prometheus()))
+   */
+  prometheus(): string {
+    return prometheusText([{ stats: this.stats(), latency: this.latency() }])
+  }
+
+  /**
+   * Operation latency histograms, one per operation × answering tier × result; empty until the
+   * cache is instrumented (`instrument()`, the OpenTelemetry integration, the dashboard).
+   */
+  latency(): LatencySeries[] {
+    return this.#instruments?.latency() ?? []
+  }
+
+  /**
+   * Times every operation (get, getOrLoad, mget, mgetOrLoad, set, mset, delete, mdelete and
+   * each loader call) and hands it to `observer`: the OpenTelemetry integration and the
+   * dashboard use this. Until the first call nothing of it runs: an uninstrumented cache runs
+   * no timing code, not even a check, on its L1 hit path. Once instrumented, each operation
+   * costs two clock reads and a small record.
+   * @returns a function that detaches the observer (timing goes on for `latency()`)
+   * @example const detach = cache.instrument({ end: (_, r) => console.log(r.operation, r.tier, r.seconds) })
+   */
+  instrument(observer: Observer = {}): () => void {
+    this.#instruments ??= new Instruments(this, this.namespace)
+    return this.#instruments.add(observer)
   }
 
   /**
@@ -678,15 +812,28 @@ export class TierCache {
     }
   }
 
-  #record(source: number): void {
+  /** Counts one request answered by tier `source`, or a miss (MISS, or LOADED when a loader filled it). */
+  #record(source: number, key: string, status?: RequestStatus, stale = false): void {
     this.#requests++
     if (source >= 0) this.#tierHits[source]!++
     else this.#misses++
+    if (status !== undefined) status.tier = source >= 0 ? this.#labelOf(source) : source === LOADED ? 'loader' : 'none'
+    if (this.#onEvent !== undefined) {
+      this.#emit(source >= 0
+        ? { type: 'hit', namespace: this.namespace, key, tier: this.#labelOf(source), stale }
+        : { type: 'miss', namespace: this.namespace, key, loaded: source === LOADED })
+    }
+  }
+
+  /** The stats label of tier index `index`: `l1` is the in-process tier; shared tiers count from `l2`. */
+  #labelOf(index: number): string {
+    return this.#l1 !== undefined ? `l${index + 1}` : `l${index + 2}`
   }
 
   /** Records a request answered with a stale value. */
-  #served(key: string, source: number, reason: StaleEvent['reason']): void {
-    this.#record(source)
+  #served(key: string, source: number, reason: StaleEvent['reason'], status?: RequestStatus): void {
+    this.#record(source, key, status, true)
+    if (status !== undefined) status.stale = reason
     this.#staleServed++
     this.#emit({ type: 'stale', namespace: this.namespace, key, reason })
   }
@@ -839,14 +986,14 @@ export class TierCache {
       (outcome) => {
         if (outcome.stale !== undefined) {
           if (!resolved.allowStale) return this.#awaitFresh(key, resolved)
-          this.#served(key, outcome.source, outcome.stale)
+          this.#served(key, outcome.source, outcome.stale, resolved.status)
           return outcome.value
         }
-        this.#record(outcome.source)
+        this.#record(outcome.source, key, resolved.status)
         return outcome.value
       },
       (error: unknown) => {
-        this.#record(MISS)
+        this.#record(MISS, key, resolved.status)
         throw error
       },
     )
@@ -859,20 +1006,26 @@ export class TierCache {
       try {
         const outcome = await refreshing.promise
         if (outcome.stale === undefined) {
-          this.#record(outcome.source)
+          this.#record(outcome.source, key, resolved.status)
           return outcome.value
         }
       } catch (error) {
-        this.#record(MISS)
+        this.#record(MISS, key, resolved.status)
         throw error
       }
     }
     if (resolved.loader === undefined) {
-      this.#record(MISS)
+      this.#record(MISS, key, resolved.status)
       return undefined
     }
-    const value = await this.#loadWithTimeouts(key, resolved.loader, resolved.options, undefined, undefined)
-    this.#record(MISS)
+    let value: unknown
+    try {
+      value = await this.#loadWithTimeouts(key, resolved.loader, resolved.options, undefined, undefined)
+    } catch (error) {
+      this.#record(MISS, key, resolved.status) // a failed load is still one request, counted once
+      throw error
+    }
+    this.#record(LOADED, key, resolved.status)
     return value
   }
 
@@ -1065,14 +1218,19 @@ export class TierCache {
   async #runLoader<T>(keys: readonly string[], run: () => T | Promise<T>): Promise<T> {
     this.#loads++
     this.#inflight++
+    const started = this.#onEvent !== undefined ? performance.now() : 0
+    let ok = false
     try {
-      return await run()
+      const value = await (this.#instruments === undefined ? run() : this.#instruments.load(keys, run))
+      ok = true
+      return value
     } catch (error) {
       this.#loadErrors++
       this.#emit({ type: 'load:error', namespace: this.namespace, keys, error })
       throw error
     } finally {
       this.#inflight--
+      if (this.#onEvent !== undefined) this.#emit({ type: 'load', namespace: this.namespace, keys, durationMs: performance.now() - started, ok })
     }
   }
 
@@ -1094,6 +1252,7 @@ export class TierCache {
         result.set(key, entry.value)
         this.#requests++
         this.#l1Hits++
+        if (this.#onEvent !== undefined) this.#emit({ type: 'hit', namespace: this.namespace, key, tier: 'l1', stale: false })
       } else {
         if (l1 !== undefined) this.#tierMisses[0]!++
         if (this.#grace > 0) {
@@ -1120,7 +1279,7 @@ export class TierCache {
           return
         }
         result.set(key, hit.value)
-        this.#record(tier.index)
+        this.#record(tier.index, key)
         const flight = this.#flights.get(key)
         if (flight === undefined || !flight.superseded) this.#promote(key, hit, at, readAt)
       })
@@ -1130,11 +1289,12 @@ export class TierCache {
   }
 
   async #loadMany(keys: readonly string[], batchLoader: BatchLoader, options: LoadOptions | undefined): Promise<{ result: Map<string, unknown>; loaded: number }> {
-    const { result, missing, stale } = await this.#lookupMany(keys)
-    if (missing.length === 0) return { result, loaded: 0 }
+    // options are checked before the lookup, so a bad one fails the call before any key is counted
     const ttl = checkTtl(options?.ttl, 'ttl', this.#ttl)
     const nullTtl = checkTtl(options?.nullTtl, 'nullTtl', this.#nullTtl)
     const tags = checkTags(options?.tags, 'tags')
+    const { result, missing, stale } = await this.#lookupMany(keys)
+    if (missing.length === 0) return { result, loaded: 0 }
     const allowStale = options?.allowStale !== false
 
     // keys another call is already loading are joined; the rest are loaded here, in one call
@@ -1178,7 +1338,7 @@ export class TierCache {
         await this.#write(writes, 'mset', own)
         for (const key of toLoad) {
           result.set(key, values.get(key))
-          this.#record(MISS)
+          this.#record(LOADED, key)
         }
         settle!(values)
       } catch (error) {
@@ -1190,15 +1350,25 @@ export class TierCache {
             this.#served(key, hit.source, 'error')
           }
         } else {
-          for (let i = 0; i < toLoad.length; i++) this.#record(MISS)
+          // the call fails: each of its keys, joined ones included, is one request counted once
+          for (const key of toLoad) this.#record(MISS, key)
+          for (const [key] of joined) this.#record(MISS, key)
           throw error
         }
       }
     }
-    for (const [key, flight] of joined) {
-      const outcome = await flight.promise
+    for (let i = 0; i < joined.length; i++) {
+      const [key, flight] = joined[i]!
+      let outcome: Outcome
+      try {
+        outcome = await flight.promise
+      } catch (error) {
+        for (const [rest] of joined.slice(i)) this.#record(MISS, rest) // this key and those not yet awaited
+        throw error
+      }
       result.set(key, outcome.value)
-      this.#record(outcome.source)
+      if (outcome.stale !== undefined) this.#served(key, outcome.source, outcome.stale)
+      else this.#record(outcome.source, key)
     }
     return { result, loaded: toLoad.length }
   }
@@ -1275,9 +1445,12 @@ export class TierCache {
   #poll(): Promise<void> {
     const sync = this.#sync
     if (sync === undefined) return Promise.resolve()
-    // the next poll is due pollInterval after this one started, so a slow Redis is not asked more often
+    // requests during the poll are not due again; the next poll is due pollInterval after this
+    // one ends, so a poll slower than pollInterval cannot make a request poll twice
     this.#pollAt = this.#clock.now() + this.#pollInterval
-    return sync.poll()
+    return sync.poll().then(() => {
+      this.#pollAt = Math.max(this.#pollAt, this.#clock.now() + this.#pollInterval)
+    })
   }
 
   /** A message from another instance: drop what changed from this L1. */

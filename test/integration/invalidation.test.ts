@@ -214,3 +214,39 @@ describe('invalidation options', () => {
     expect(await readUntil(b, 'p', undefined, 100)).toBeUndefined()
   })
 })
+
+describe('stream polling cost', () => {
+  it('a poll slower than pollInterval makes a request poll once, not again and again', async () => {
+    const inner = memoryStore()
+    let reads = 0
+    const slow: L2Store = {
+      ...inner,
+      kind: 'l2',
+      name: 'slow-bus',
+      get: (key) => inner.get(key),
+      set: (key, value, ttl) => inner.set(key, value, ttl),
+      mget: (keys) => inner.mget!(keys),
+      mset: (writes) => inner.mset!(writes),
+      delete: (keys) => inner.delete(keys),
+      clear: (prefix) => inner.clear(prefix),
+      bus: (stream, channel, maxLen) => {
+        const bus = inner.bus!(stream, channel, maxLen)
+        return {
+          publish: (message) => bus.publish(message),
+          head: () => bus.head(),
+          read: async (cursor, count) => {
+            reads++
+            await sleep(30) // slower than the 1 ms pollInterval below
+            return bus.read(cursor, count)
+          },
+        }
+      },
+    }
+    const cache = track(createCache({ namespace: uniqueName(), l2: slow, invalidation: { transport: 'stream', pollInterval: 1 } }))
+    await cache.set('k', 1)
+    await cache.get('k') // takes the cursor (head), then polls as due
+    const before = reads
+    expect(await cache.get('k')).toBe(1)
+    expect(reads - before).toBeLessThanOrEqual(1)
+  })
+})
