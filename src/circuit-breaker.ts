@@ -34,6 +34,11 @@ export class CircuitBreaker {
     return this.#state
   }
 
+  /** Consecutive failures since the last success. */
+  get failures(): number {
+    return this.#failures
+  }
+
   /** How many times the circuit has opened. */
   get opened(): number {
     return this.#opened
