@@ -1,14 +1,28 @@
 /**
- * The default entry (`import { createCache } from 'tiercache'`): the core with in-process
- * defaults. Leave `l1` undefined for an `lru()` (10 000 entries) and `l2` undefined for an
+ * The default entry: what `import { createCache } from 'tiercache'` resolves to where no
+ * runtime export condition (`workerd`, `deno`, `bun`, `node`) matches. The core with in-process
+ * defaults and no environment. Leave `l1` undefined for an `lru()` (10 000 entries) and `l2` undefined for an
  * embedded `memoryStore()`; pass `false` to go without either.
  * @module
  */
 import { createCacheWith, type CacheOptions, type TierCache } from '../src/index.js'
 import { lru } from '../adapters/lru.js'
 import { memoryStore } from '../adapters/memory.js'
+import type { RuntimeEntry } from './env.js'
 
 export * from '../src/index.js'
+export type { RuntimeEntry } from './env.js'
+
+/**
+ * Which runtime entry this is: `'default'`. `import { runtime } from 'tiercache'` tells which
+ * entry the export conditions picked (no runtime condition matched).
+ * @example
+ * ```ts
+ * import { runtime } from 'tiercache'
+ * console.log(runtime) // 'default' where no runtime condition matched
+ * ```
+ */
+export const runtime: RuntimeEntry = 'default'
 
 /**
  * Creates a cache. Only `namespace` is required.

@@ -1,10 +1,12 @@
 #!/usr/bin/env node
 // `npm test`: build, type-check, then every suite; ends with one line `N passed, N failed`.
-// Each build or check step counts as one test; vitest reports its own counts.
+// Each build or check step counts as one test; vitest and the runtime suites report their own
+// counts (every case on every runtime counts; a runtime that cannot start counts as failed).
 import { spawnSync } from 'node:child_process'
 import { mkdirSync, readFileSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 
+const started = performance.now()
 const root = join(import.meta.dirname, '..')
 const results = join(root, '.test-results')
 rmSync(results, { recursive: true, force: true })
@@ -55,6 +57,51 @@ try {
   failures.push(`vitest produced no report (exit ${vitest.status}): ${error.message}`)
 }
 
+// the packed package, as npm would publish it: publint and are-the-types-wrong
+console.log('\n▶ npm pack (for publint and attw)')
+const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm'
+const pack = spawnSync(npm, ['pack', '--json', '--pack-destination', results], { cwd: root, encoding: 'utf8', env: process.env })
+let tarball
+try {
+  tarball = join(results, JSON.parse(pack.stdout)[0].filename)
+  console.log(tarball)
+} catch {
+  console.log(pack.stderr)
+}
+for (const [name, command, args] of [
+  ['publint (packed package)', npx, ['publint', 'run', '--strict']],
+  // ESM-only package: CommonJS and node10 resolution are out of scope by design
+  ['attw --profile esm-only (packed package)', npx, ['attw', '--profile', 'esm-only', '--no-emoji', '--no-color']],
+]) {
+  if (tarball === undefined) {
+    failed++
+    failures.push(`${name}: npm pack failed (exit ${pack.status})`)
+  } else step(name, command, [...args, tarball])
+}
+
+// the runtime suite on Node, Deno, Bun and workerd, over TCP and HTTP (test/runtime/run.ts)
+console.log('\n▶ runtime suites (test/runtime/run.ts)')
+const runtimeRun = spawnSync(process.execPath, ['--import', 'tsx', join(root, 'test', 'runtime', 'run.ts')], { cwd: root, stdio: 'inherit', env: process.env })
+let durations = ''
+try {
+  const report = JSON.parse(readFileSync(join(results, 'runtime.json'), 'utf8'))
+  for (const runtime of report.runtimes) {
+    passed += runtime.passed
+    failed += runtime.failed
+    if (runtime.failed > 0) failures.push(`runtime suite on ${runtime.runtime}: ${runtime.failed} failed${runtime.failures[0] ? ` (${runtime.failures[0].split('\n')[0]})` : ''}`)
+  }
+  durations = report.runtimes.map((r) => `${r.runtime} ${(r.ms / 1000).toFixed(1)} s`).join(', ')
+  if (runtimeRun.status !== 0 && report.failed === 0) {
+    failed++
+    failures.push(`runtime suites exited with ${runtimeRun.status}`)
+  }
+} catch (error) {
+  failed += 4
+  failures.push(`runtime suites produced no report (exit ${runtimeRun.status}): ${error.message}; counted as 4 failed runtimes`)
+}
+
+if (durations !== '') console.log(`\nruntime suite durations: ${durations}`)
+console.log(`npm test took ${((performance.now() - started) / 1000).toFixed(1)} s`)
 if (failures.length > 0) console.log(`\nFailures:\n${failures.map((f) => `  - ${f}`).join('\n')}`)
 console.log(`\n${passed} passed, ${failed} failed`)
 process.exit(failed === 0 ? 0 : 1)

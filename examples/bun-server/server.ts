@@ -1,0 +1,68 @@
+/**
+ * The example app on Bun: a Hono API served by `Bun.serve`, whose product route goes through
+ * `getOrLoad` over a slow data source. The first request for a product answers
+ * `X-Cache: MISS` (the loader runs, ~200 ms), the next ones `X-Cache: HIT`.
+ *
+ * `createCache` from `tiercache` is the Bun entry (the `bun` export condition); its L2 comes
+ * from the environment: REDIS_URL → Redis over TCP, UPSTASH_REDIS_REST_URL +
+ * UPSTASH_REDIS_REST_TOKEN → Redis over HTTP, neither → an in-process store.
+ *
+ *   npm run build && bun examples/bun-server/server.ts      PORT (default 3000), HOST (default 127.0.0.1)
+ */
+import { Hono } from 'hono'
+import { createCache } from 'tiercache'
+
+declare const Bun: {
+  env: Record<string, string | undefined>
+  serve(options: { fetch: (request: Request) => Response | Promise<Response>; port: number; hostname: string }): { port: number; stop(): void }
+}
+
+interface Product {
+  id: string
+  name: string
+  price: number
+  updatedAt: Date
+}
+
+let sourceQueries = 0
+/** Stands in for a database that takes 200 ms per query. */
+async function findProduct(id: string): Promise<Product | null> {
+  sourceQueries++
+  await new Promise((resolve) => setTimeout(resolve, 200))
+  if (!/^\d+$/.test(id) || Number(id) > 1000) return null
+  return { id, name: `Product ${id}`, price: Number(id) * 1.5, updatedAt: new Date() }
+}
+
+const cache = createCache({ namespace: 'example', ttl: '1m' })
+const app = new Hono()
+
+app.get('/products/:id', async (c) => {
+  const id = c.req.param('id')
+  let loaded = false
+  const product = await cache.getOrLoad(`product:${id}`, () => {
+    loaded = true
+    return findProduct(id)
+  })
+  c.header('X-Cache', loaded ? 'MISS' : 'HIT')
+  if (product === null) return c.json({ error: `no product ${id}` }, 404)
+  return c.json(product)
+})
+
+app.delete('/products/:id', async (c) => {
+  await cache.delete(`product:${c.req.param('id')}`)
+  return c.body(null, 204)
+})
+
+app.get('/stats', (c) => c.json({ ...cache.stats(), sourceQueries }))
+
+const hostname = Bun.env.HOST || '127.0.0.1'
+const server = Bun.serve({ fetch: app.fetch, port: Number(Bun.env.PORT ?? 3000), hostname })
+const l2 = cache.stats().tiers.l2?.name ?? 'none'
+console.log(`tiercache Bun example listening on http://${hostname}:${server.port} — L2: ${l2}`)
+
+const shutdown = (): void => {
+  server.stop()
+  void cache.close().then(() => process.exit(0))
+}
+process.on('SIGINT', shutdown)
+process.on('SIGTERM', shutdown)

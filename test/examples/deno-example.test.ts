@@ -1,0 +1,55 @@
+import { existsSync } from 'node:fs'
+import { join } from 'node:path'
+import { afterEach, describe, expect, inject, it } from 'vitest'
+import { startPrintingUrl, type Started } from '../support/process.js'
+import { startBridge } from '../support/bridge.js'
+
+const root = join(import.meta.dirname, '..', '..')
+const running: Started[] = []
+afterEach(async () => {
+  for (const app of running.splice(0)) await app.stop()
+})
+
+/** Starts examples/deno-server/server.ts on Deno (from npm) on a free port. */
+async function startExample(env: NodeJS.ProcessEnv): Promise<Started> {
+  if (!existsSync(join(root, 'dist', 'runtimes', 'deno.js'))) throw new Error('dist/ is missing: run `npm run build` first (npm test does)')
+  const app = await startPrintingUrl(join(root, 'node_modules', '.bin', 'deno'), ['run', '--allow-env', '--allow-net', '--allow-read', join(root, 'examples/deno-server/server.ts')], { PORT: '0', NO_COLOR: '1', DENO_NO_UPDATE_CHECK: '1', DENO_NO_PROMPT: '1', ...env })
+  running.push(app)
+  return app
+}
+
+async function missThenHit(url: string, l2: string): Promise<void> {
+  const id = String(1 + Math.floor(Math.random() * 1000))
+  await fetch(`${url}/products/${id}`, { method: 'DELETE' })
+  const first = await fetch(`${url}/products/${id}`)
+  expect(first.status).toBe(200)
+  expect(first.headers.get('x-cache')).toBe('MISS')
+  const body = await first.json()
+  expect(body).toMatchObject({ id, name: `Product ${id}` })
+  const second = await fetch(`${url}/products/${id}`)
+  expect(second.headers.get('x-cache')).toBe('HIT')
+  expect(await second.json()).toEqual(body)
+  const stats = await (await fetch(`${url}/stats`)).json()
+  expect(stats).toMatchObject({ tiers: { l2: { name: l2 } }, sourceQueries: 1, l2Errors: 0 })
+  await fetch(`${url}/products/${id}`, { method: 'DELETE' })
+}
+
+describe('the Deno example (Deno.serve)', () => {
+  it('serves a product as MISS then HIT, L2 over TCP from REDIS_URL', async () => {
+    const app = await startExample({ REDIS_URL: inject('redisUrl'), UPSTASH_REDIS_REST_URL: '', UPSTASH_REDIS_REST_TOKEN: '' })
+    expect(app.output()).toContain('L2: redis')
+    await missThenHit(app.url, 'redis')
+  })
+
+  it('serves a product as MISS then HIT, L2 over HTTP from UPSTASH_REDIS_REST_URL (the REST bridge)', async () => {
+    const bridge = await startBridge(inject('redisUrl'))
+    try {
+      const app = await startExample({ REDIS_URL: '', UPSTASH_REDIS_REST_URL: bridge.url, UPSTASH_REDIS_REST_TOKEN: bridge.token })
+      expect(app.output()).toContain('L2: upstash')
+      await missThenHit(app.url, 'upstash')
+    } finally {
+      for (const app of running.splice(0)) await app.stop()
+      await bridge.close()
+    }
+  })
+})
