@@ -17,7 +17,7 @@ describe.each(backends)('read path over $name', ({ shared }) => {
 
     await localOnly.set('k', { n: 1 })
     expect(await localOnly.get('k')).toEqual({ n: 1 })
-    expect(localOnly.stats().tiers).toEqual({ l1: { name: 'lru', hits: 1, misses: 0, circuit: 'closed', circuitOpened: 0 } })
+    expect(localOnly.stats().tiers).toEqual({ l1: { name: 'lru', hits: 1, misses: 0, hitRate: 1, entries: 1, circuit: 'closed', circuitOpened: 0 } })
 
     await remoteOnly.set('k', { n: 2 })
     expect(await remoteOnly.get('k')).toEqual({ n: 2 })
@@ -102,9 +102,9 @@ describe('ordered tiers', () => {
     clock.advance(15_000) // past ttl in L1 and L2, inside L3's 40 s
     expect(await cache.get('k')).toBe('v')
     expect(cache.stats().tiers).toEqual({
-      l1: { name: 'lru', hits: 0, misses: 1, circuit: 'closed', circuitOpened: 0 },
-      l2: { name: 'memory', hits: 0, misses: 1, circuit: 'closed', circuitOpened: 0 },
-      l3: { name: 'memory', hits: 1, misses: 0, circuit: 'closed', circuitOpened: 0 },
+      l1: { name: 'lru', hits: 0, misses: 1, hitRate: 0, entries: 1, circuit: 'closed', circuitOpened: 0 },
+      l2: { name: 'memory', hits: 0, misses: 1, hitRate: 0, circuit: 'closed', circuitOpened: 0 },
+      l3: { name: 'memory', hits: 1, misses: 0, hitRate: 1, circuit: 'closed', circuitOpened: 0 },
     })
     await cache.close() // waits for the background promotion into L2
     expect(l2.size).toBe(1)
