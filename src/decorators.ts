@@ -54,12 +54,10 @@ interface CommonOptions<This> {
   onEvent?: (event: DecoratorErrorEvent) => void
 }
 
-/** A fixed key, or a function of the method's arguments. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+/** A fixed key, or a function of the method's arguments. (`any[]` by default: a key function with typed parameters fits it.) */
 export type KeySource<Args extends unknown[] = any[]> = string | ((...args: Args) => string)
 
 /** Options of `@cacheable` and `cached()`. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 export interface CacheableOptions<This = unknown, Args extends unknown[] = any[]> extends CommonOptions<This> {
   /** The cache key: a string, or a function of the arguments. */
   key: KeySource<Args>
@@ -83,10 +81,11 @@ export interface CacheableBatchOptions<This = unknown, Item = string> extends Co
   nullTtl?: Duration
   /** Store `null` for items the method did not return or returned as `null`. @default true */
   cacheNull?: boolean
+  /** Passed to the cache's reads: whether stale values (expired, within grace) may be returned. @default the cache's default */
+  allowStale?: boolean
 }
 
 /** Options of `@cachePut`. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 export interface CachePutOptions<This = unknown, Args extends unknown[] = any[], Result = any> extends CommonOptions<This> {
   /** The cache key: a string, or a function of the arguments. */
   key: KeySource<Args>
@@ -97,7 +96,6 @@ export interface CachePutOptions<This = unknown, Args extends unknown[] = any[],
 }
 
 /** Options of `@cacheEvict`. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 export interface CacheEvictOptions<This = unknown, Args extends unknown[] = any[]> extends CommonOptions<This> {
   /** The key to remove: a string, or a function of the arguments. */
   key: KeySource<Args>
@@ -129,8 +127,6 @@ type AnyFunction = (this: unknown, ...args: unknown[]) => unknown
  * never touches this map.
  */
 const flights = new WeakMap<object, Map<string, Promise<unknown>>>()
-/** Bumped by every decorator write or eviction: a read that began earlier does not write back. */
-const epochs = new WeakMap<object, number>()
 
 function flightsOf(cache: object): Map<string, Promise<unknown>> {
   let map = flights.get(cache)
@@ -155,14 +151,42 @@ function unregister(cache: object, key: string, flight: Promise<unknown>): void 
   if (map?.get(key) === flight) map.delete(key)
 }
 
-/** Marks a write or eviction: reads in flight do not write back, later callers start afresh. */
+/**
+ * Keys written or evicted by a decorator while reads without negative caching (get → method →
+ * set) are in flight, so those reads do not write an older value back (reads through
+ * `getOrLoad` get this from the cache itself). Cleared whenever no such read is in flight.
+ */
+const marks = new WeakMap<object, { reads: number; written: Map<string, number> }>()
+let generation = 0
+
+/** Starts a read that will write back; returns its start generation. */
+function beginRead(cache: object): number {
+  let m = marks.get(cache)
+  if (m === undefined) marks.set(cache, (m = { reads: 0, written: new Map() }))
+  m.reads++
+  return ++generation
+}
+
+function endRead(cache: object): void {
+  const m = marks.get(cache)
+  if (m !== undefined && --m.reads === 0) m.written.clear()
+}
+
+/** Whether `key` was written or evicted by a decorator since `start`. */
+function writtenSince(cache: object, key: string, start: number): boolean {
+  return (marks.get(cache)?.written.get(key) ?? 0) > start
+}
+
+/** A decorator writes or evicts `keys`: reads in flight do not write back, later callers start afresh. */
 function supersede(cache: object, keys: readonly string[]): void {
-  epochs.set(cache, (epochs.get(cache) ?? 0) + 1)
+  const m = marks.get(cache)
+  if (m !== undefined && m.reads > 0) {
+    const now = ++generation
+    for (const key of keys) m.written.set(key, now)
+  }
   const map = flights.get(cache)
   if (map !== undefined) for (const key of keys) map.delete(key)
 }
-
-const epochOf = (cache: object): number => epochs.get(cache) ?? 0
 
 /** Runs `fn` so that a synchronous throw becomes a rejection. */
 async function invoke(fn: AnyFunction, self: unknown, args: unknown[]): Promise<unknown> {
@@ -175,7 +199,6 @@ function isTimeout(error: unknown): boolean {
 }
 
 interface Common {
-  where: string
   decorator: DecoratorName
   cacheOf: (self: unknown) => CacheLike
   propagate: boolean
@@ -230,7 +253,7 @@ function commonOf(options: Record<string, unknown>, where: string, decorator: De
   if (mode !== 'ignore' && mode !== 'propagate') {
     throw new InvalidOptionError(`${where}: onCacheError must be 'ignore' or 'propagate'; got ${describe(mode)}`, { option: 'onCacheError' })
   }
-  return { where, decorator, cacheOf, propagate: mode === 'propagate', onEvent: functionOption(options.onEvent, 'onEvent', where) }
+  return { decorator, cacheOf, propagate: mode === 'propagate', onEvent: functionOption(options.onEvent, 'onEvent', where) }
 }
 
 function functionOption<F>(value: unknown, option: string, where: string): F | undefined {
@@ -372,15 +395,19 @@ function cacheableWrapper(config: CacheableConfig, method: AnyFunction, name: st
       readFailed = true
     }
     return shared(cache, key, async () => {
-      const epoch = epochOf(cache)
-      const value = await method.apply(self, args)
-      if (value === null || readFailed || epochOf(cache) !== epoch) return value
+      const start = beginRead(cache)
       try {
-        await cache.set(key, value, config.writeOptions)
-      } catch (error) {
-        fail(config, name, cache, 'set', [key], error)
+        const value = await method.apply(self, args)
+        if (value === null || readFailed || writtenSince(cache, key, start)) return value
+        try {
+          await cache.set(key, value, config.writeOptions)
+        } catch (error) {
+          fail(config, name, cache, 'set', [key], error)
+        }
+        return value
+      } finally {
+        endRead(cache)
       }
-      return value
     })
   }
 
@@ -425,7 +452,6 @@ function cacheableWrapper(config: CacheableConfig, method: AnyFunction, name: st
  * }
  * ```
  */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 export function cacheable<This = unknown, Args extends unknown[] = any[]>(options: CacheableOptions<This, Args>) {
   const config = cacheableConfig(options, '@cacheable', 'cacheable')
   const decorate = asMethodDecorator('@cacheable', (method, name) => cacheableWrapper(config, method, name))
@@ -514,6 +540,7 @@ function assemble(order: readonly [unknown, string][], values: ReadonlyMap<strin
  * @param options.ttl TTL of results. @default the cache's ttl
  * @param options.nullTtl TTL of `null`s. @default the cache's nullTtl
  * @param options.cacheNull store `null` for items the method did not return. @default true
+ * @param options.allowStale passed to the cache's reads (stale values within grace). @default the cache's default
  * @param options.onCacheError `'ignore'` or `'propagate'`. @default 'ignore'
  * @param options.onEvent receives every cache failure
  * @example
@@ -526,11 +553,13 @@ function assemble(order: readonly [unknown, string][], values: ReadonlyMap<strin
  */
 export function cacheableBatch<This = unknown, Item = string>(options: CacheableBatchOptions<This, Item>) {
   const where = '@cacheableBatch'
-  const raw = checkOptions(options, where, ['keys', 'ttl', 'nullTtl', 'cacheNull'])
+  const raw = checkOptions(options, where, ['keys', 'ttl', 'nullTtl', 'cacheNull', 'allowStale'])
   const config = commonOf(raw, where, 'cacheableBatch', ['namespace', 'mgetOrLoad', 'mget', 'mset'])
   const keyOf = itemKeyOption(raw.keys, where)
   const ttl = ttlOption(raw.ttl, 'ttl', where)
-  const loadOptions = definedOnly({ ttl, nullTtl: ttlOption(raw.nullTtl, 'nullTtl', where) })
+  const allowStale = raw.allowStale === undefined ? undefined : booleanOption(raw.allowStale, 'allowStale', where, true)
+  const loadOptions = definedOnly({ ttl, nullTtl: ttlOption(raw.nullTtl, 'nullTtl', where), allowStale })
+  const readOptions = definedOnly({ allowStale })
   const writeOptions = definedOnly({ ttl })
   const cacheNull = booleanOption(raw.cacheNull, 'cacheNull', where, true)
 
@@ -547,23 +576,29 @@ export function cacheableBatch<This = unknown, Item = string>(options: Cacheable
 
       if (!cacheNull) {
         const values = new Map<string, unknown>()
+        let readFailed = false
         try {
-          for (const [key, value] of await cache.mget(keys)) if (value !== undefined) values.set(key, value)
+          for (const [key, value] of await cache.mget(keys, readOptions)) if (value !== undefined) values.set(key, value)
         } catch (error) {
           fail(config, name, cache, 'mget', keys, error)
+          readFailed = true
         }
         const missing = keys.filter((key) => !values.has(key))
         if (missing.length > 0) {
-          const epoch = epochOf(cache)
-          const loaded = await load(missing)
-          for (const [key, value] of loaded) values.set(key, value)
-          const writes = [...loaded].filter(([, value]) => value !== null)
-          if (writes.length > 0 && epochOf(cache) === epoch) {
-            try {
-              await cache.mset(writes, writeOptions)
-            } catch (error) {
-              fail(config, name, cache, 'mset', writes.map(([key]) => key), error)
+          const start = beginRead(cache)
+          try {
+            const loaded = await load(missing)
+            for (const [key, value] of loaded) values.set(key, value)
+            const writes = [...loaded].filter(([key, value]) => value !== null && !writtenSince(cache, key, start))
+            if (writes.length > 0 && !readFailed) {
+              try {
+                await cache.mset(writes, writeOptions)
+              } catch (error) {
+                fail(config, name, cache, 'mset', writes.map(([key]) => key), error)
+              }
             }
+          } finally {
+            endRead(cache)
           }
         }
         return assemble(order, values)
@@ -610,7 +645,6 @@ export function cacheableBatch<This = unknown, Item = string>(options: Cacheable
  * async saveUser(user: User): Promise<User> { return this.db.users.save(user) }
  * ```
  */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 export function cachePut<This = unknown, Args extends unknown[] = any[], Result = any>(options: CachePutOptions<This, Args, Result>) {
   const where = '@cachePut'
   const raw = checkOptions(options, where, ['key', 'value', 'ttl'])
@@ -691,7 +725,6 @@ function evicting(
  * async deleteUser(id: string): Promise<void> { await this.db.users.delete(id) }
  * ```
  */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 export function cacheEvict<This = unknown, Args extends unknown[] = any[]>(options: CacheEvictOptions<This, Args>) {
   const where = '@cacheEvict'
   const raw = checkOptions(options, where, ['key', 'before'])
