@@ -1,13 +1,17 @@
 /**
- * A node-redis client that never makes a caller wait on a dead Redis: shared by the TCP L2
- * (`redis()`) and the REST bridge.
+ * A node-redis client (or cluster client) that never makes a caller wait on a dead Redis: shared
+ * by the TCP L2 (`redis()`) and the REST bridge.
  * @module
  */
-import { createClient, type RedisClientOptions, type RedisClientType } from 'redis'
+import { createClient, createCluster, type RedisClientOptions, type RedisClientType, type RedisClusterOptions, type RedisClusterType } from 'redis'
 import { InvalidOptionError } from '../src/errors.js'
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type AnyRedisClient = RedisClientType<any, any, any, any, any>
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyRedisCluster = RedisClusterType<any, any, any, any, any>
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyRedisClusterOptions = RedisClusterOptions<any, any, any, any, any>
 
 /** How to reach Redis: a URL (the connection opens and owns a client) or your client. */
 export interface ConnectionOptions {
@@ -20,9 +24,9 @@ export interface ConnectionOptions {
 }
 
 /** A lazily connected client. */
-export interface Connection {
+export interface Connection<C = AnyRedisClient> {
   /** The ready client, connecting it first; rejects within connectTimeout while Redis is down. */
-  get(): Promise<AnyRedisClient>
+  get(): Promise<C>
   /** Whether the client was opened here (and is closed by `close()`). */
   readonly owned: boolean
   /** Closes an owned client; leaves a caller's client alone. */
@@ -110,6 +114,87 @@ export function connection(
       const c = client
       client = undefined
       if (c.isReady) await c.close()
+      else if (c.isOpen) c.destroy()
+    },
+  }
+}
+
+/** How to reach a Redis Cluster: `createCluster` options (the connection owns the cluster client) or your cluster client. */
+export interface ClusterConnectionOptions {
+  cluster: AnyRedisClusterOptions | AnyRedisCluster
+  /** How long a call waits for the cluster (topology and every master) before failing, in ms. @default 2000 */
+  connectTimeout?: number | undefined
+  /** Receives the cluster's errors and every node connection's errors. */
+  onError?: ((error: unknown) => void) | undefined
+}
+
+/** Whether `value` is a node-redis cluster client rather than its options. */
+export function isClusterClient(value: unknown): value is AnyRedisCluster {
+  return value !== null && typeof value === 'object' && typeof (value as { connect?: unknown }).connect === 'function'
+}
+
+/**
+ * A lazily connected node-redis cluster client, with the same fail-fast behaviour as
+ * {@link connection}. An owned cluster is created with `disableOfflineQueue` and
+ * `connectTimeout` in `defaults` (the options every node connection is made with), so a command
+ * for a node that is down fails at once. `connect()` resolves once the topology is known and
+ * every master is connected; a call here waits for it at most connectTimeout, and fails at once
+ * for a second after a failed or timed-out attempt.
+ */
+export function clusterConnection(options: ClusterConnectionOptions): Connection<AnyRedisCluster> {
+  const connectTimeout = options.connectTimeout ?? 2000
+  const owned = !isClusterClient(options.cluster)
+  let cluster: AnyRedisCluster | undefined = owned ? undefined : (options.cluster as AnyRedisCluster)
+  let waiting: Promise<AnyRedisCluster> | undefined
+  let lastError: unknown
+  let lastErrorAt = -Infinity
+
+  const create = (): AnyRedisCluster => {
+    const given = options.cluster as AnyRedisClusterOptions
+    const c = createCluster({
+      ...given,
+      defaults: { ...given.defaults, disableOfflineQueue: true, socket: { connectTimeout, ...given.defaults?.socket } },
+    }) as AnyRedisCluster
+    const report = (error: unknown): void => options.onError?.(error)
+    c.on('error', report)
+    c.on('node-error', report)
+    return c
+  }
+
+  const get = (): Promise<AnyRedisCluster> => {
+    const c = (cluster ??= create())
+    if (c.isReady) return Promise.resolve(c)
+    if (Date.now() - lastErrorAt < FAIL_FAST_MS) return Promise.reject(notConnected(lastError))
+    waiting ??= new Promise<AnyRedisCluster>((resolve, reject) => {
+      let settled = false
+      const settle = (error?: unknown): void => {
+        if (settled) return
+        settled = true
+        clearTimeout(timer)
+        c.off('connect', onReady)
+        waiting = undefined
+        if (error === undefined) return resolve(c)
+        lastError = error
+        lastErrorAt = Date.now()
+        reject(notConnected(error))
+      }
+      const onReady = (): void => settle()
+      const timer = setTimeout(() => settle(new Error(`no cluster connection within ${connectTimeout} ms`)), connectTimeout)
+      // 'connect' is the cluster's ready: topology discovered and the masters connected
+      c.on('connect', onReady)
+      if (!c.isOpen) c.connect().then(() => settle(), (error: unknown) => settle(error ?? new Error('connection error')))
+    })
+    return waiting
+  }
+
+  return {
+    get,
+    owned,
+    async close() {
+      if (!owned || cluster === undefined) return
+      const c = cluster
+      cluster = undefined
+      if (c.isReady) await c.close().catch(() => c.destroy())
       else if (c.isOpen) c.destroy()
     },
   }

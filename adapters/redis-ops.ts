@@ -7,14 +7,27 @@ import type { InvalidationBus, L2Write, StreamEntry } from '../src/contracts.js'
 
 /** Sends one command, or one Lua script, and returns the raw reply. */
 export interface CommandRunner {
-  command(args: string[]): Promise<unknown>
-  /** `readOnly` scripts may run as EVAL_RO (Redis ≥ 7), which lets an HTTP client batch them with reads. */
+  /** `key` routes the command on a cluster (the node owning its slot); a single Redis ignores it. */
+  command(args: string[], key?: string): Promise<unknown>
+  /**
+   * `readOnly` scripts may run as EVAL_RO (Redis ≥ 7), which lets an HTTP client batch them with
+   * reads. A cluster routes a script by `keys[0]`; all its keys must share one slot.
+   */
   script(source: string, keys: string[], args: string[], readOnly?: boolean): Promise<unknown>
+  /**
+   * Splits keys into the groups one multi-key command may take: one per hash slot on a cluster.
+   * Absent (a single Redis): any keys may go together.
+   */
+  group?(keys: readonly string[]): string[][]
 }
 
-/** XADD to the stream and PUBLISH `<id>|<message>` to the channel, atomically, in one round trip. */
+/**
+ * XADD to the stream and PUBLISH `<id>|<message>` to the channel, atomically, in one round trip.
+ * The channel is an argument, not a key: a channel is no key, and a cluster refuses a script
+ * whose keys span slots.
+ */
 export const PUBLISH_SCRIPT = `local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', 'm', ARGV[1])
-redis.call('PUBLISH', KEYS[2], id .. '|' .. ARGV[1])
+redis.call('PUBLISH', ARGV[3], id .. '|' .. ARGV[1])
 return id`
 
 /** The newest entry id; an empty marker entry is added first when the stream is empty. */
@@ -66,13 +79,31 @@ export function parseXread(reply: unknown): StreamEntry[] {
   return []
 }
 
+/**
+ * UNLINKs `keys` in batches of 500; where the runner groups keys (a cluster), each batch is split
+ * by slot and its groups sent concurrently. Resolves to how many keys existed.
+ */
+export async function unlinkWith(run: CommandRunner, keys: readonly string[]): Promise<number> {
+  let removed = 0
+  for (let i = 0; i < keys.length; i += 500) {
+    const batch = keys.slice(i, i + 500)
+    if (run.group === undefined) {
+      removed += Number(await run.command(['UNLINK', ...batch], batch[0]))
+      continue
+    }
+    const counts = await Promise.all(run.group(batch).map((group) => run.command(['UNLINK', ...group], group[0])))
+    for (const count of counts) removed += Number(count)
+  }
+  return removed
+}
+
 /** Removes every member of a tag set, and the set, in batches of UNLINK. */
 export async function deleteTagWith(run: CommandRunner, tagKey: string): Promise<number> {
-  const members = (await run.command(['SMEMBERS', tagKey])) as unknown[]
-  const keys = Array.isArray(members) ? members.map(String) : []
-  let removed = 0
-  for (let i = 0; i < keys.length; i += 500) removed += Number(await run.command(['UNLINK', ...keys.slice(i, i + 500)]))
-  await run.command(['UNLINK', tagKey])
+  const members = await run.command(['SMEMBERS', tagKey], tagKey)
+  // a RESP3 client may map the set reply to a Set
+  const keys = Array.isArray(members) ? members.map(String) : members instanceof Set ? [...members].map(String) : []
+  const removed = await unlinkWith(run, keys)
+  await run.command(['UNLINK', tagKey], tagKey)
   return removed
 }
 
@@ -80,7 +111,7 @@ export async function deleteTagWith(run: CommandRunner, tagKey: string): Promise
 export function streamBus(run: CommandRunner, stream: string, channel: string, maxLen: number): InvalidationBus {
   return {
     async publish(message) {
-      return String(await run.script(PUBLISH_SCRIPT, [stream, channel], [message, String(maxLen)]))
+      return String(await run.script(PUBLISH_SCRIPT, [stream], [message, String(maxLen), channel]))
     },
     async head() {
       return String(await run.script(HEAD_SCRIPT, [stream], [String(maxLen)]))

@@ -6,6 +6,7 @@
 import { Redis } from '@upstash/redis'
 import type { L2Store, L2Write, StreamOps } from '../src/contracts.js'
 import { InvalidOptionError } from '../src/errors.js'
+import { redactSecrets } from '../src/observability.js'
 import { escapeGlob } from './glob.js'
 import { deleteTagWith, UNLOCK_SCRIPT, LATEST_SCRIPT, parseEntries, parseXread, streamBus, type CommandRunner } from './redis-ops.js'
 
@@ -61,6 +62,7 @@ export function upstash(options: UpstashStoreOptions = {}): UpstashStore {
   if (options === null || typeof options !== 'object') throw new InvalidOptionError('upstash() options must be an object', { option: 'upstash' })
   const scanCount = options.scanCount ?? 1000
   let client: Redis
+  let endpoint = 'your @upstash/redis client' // for diagnostics; the token is never shown
   if (options.client !== undefined) {
     if (options.url !== undefined || options.token !== undefined) {
       throw new InvalidOptionError('upstash() takes either { client } or { url, token }, not both', { option: 'upstash.client' })
@@ -79,6 +81,7 @@ export function upstash(options: UpstashStoreOptions = {}): UpstashStore {
     if (typeof token !== 'string' || token.length === 0) {
       throw new InvalidOptionError('upstash.token is required (or set UPSTASH_REDIS_REST_TOKEN)', { option: 'upstash.token' })
     }
+    endpoint = redactSecrets(url)
     const retries = options.retries ?? 1
     if (!Number.isInteger(retries) || retries < 0) throw new InvalidOptionError('upstash.retries must be a non-negative integer', { option: 'upstash.retries' })
     client = new Redis({
@@ -113,6 +116,7 @@ export function upstash(options: UpstashStoreOptions = {}): UpstashStore {
     kind: 'l2',
     name: 'upstash',
     client,
+    describe: () => ({ endpoint }),
     async get(key) {
       return asString(await client.get(key))
     },
