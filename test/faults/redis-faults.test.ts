@@ -152,7 +152,7 @@ describe('faults against a real redis-server', () => {
     }
     const stats = cache.stats()
     report('DEBUG SLEEP 1.2 s', { latenciesMs: latencies.map(Math.round), circuitAfterStall: opened, closedAfterMs: closedAfter, l2Timeouts: stats.l2Timeouts, l2Skipped: stats.l2Skipped })
-    expect(Math.max(...latencies)).toBeLessThan(600) // l2Timeout 150 ms per read (+ write) with slack; skipped calls are immediate
+    expect(Math.max(...latencies)).toBeLessThan(900) // l2Timeout 150 ms per read (+ write), with slack for a loaded machine; skipped calls are immediate
     expect(opened).toBe('open')
     expect(stats.l2Timeouts).toBeGreaterThanOrEqual(3)
     expect(stats.l2Skipped).toBeGreaterThan(0)

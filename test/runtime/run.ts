@@ -19,6 +19,9 @@ import { Miniflare } from 'miniflare'
 import { startRedisServer, INSTALL_HINT, type RedisServer } from '../support/redis-server.js'
 import { startBridge, type RunningBridge } from '../support/bridge.js'
 import { cases, REPORT_MARKER, type SuiteReport } from './suite.js'
+import { createCache } from '../../runtimes/default.js'
+import { lru } from '../../adapters/lru.js'
+import { redis } from '../../adapters/redis.js'
 
 const root = join(import.meta.dirname, '..', '..')
 const results = join(root, '.test-results')
@@ -87,8 +90,8 @@ function expectedCases(runtime: string): number {
   const selected = cases.filter((c) => only === undefined || c.name.includes(only)).length
   return selected * 2 + (runtime === 'workerd' && only === undefined ? WORKERD_EXTRA : 0)
 }
-/** The Workers-only cases of test/runtime/workerd/worker.ts (3) and the cross-request isolate check (1). */
-const WORKERD_EXTRA = 4
+/** The Workers-only cases of test/runtime/workerd/worker.ts (3), the cross-request isolate check (1) and the Node ↔ workerd invalidation check (1). */
+const WORKERD_EXTRA = 5
 
 function tally(runtime: string, ms: number, phases: Record<string, number>, reports: SuiteReport[], extraFailures: string[], extraPassed = 0): RuntimeResult {
   const failures = [...extraFailures]
@@ -189,6 +192,13 @@ async function runWorkerd(env: Record<string, string>): Promise<RuntimeResult> {
       if (JSON.stringify(second) === JSON.stringify(expected)) extraPassed++
       else extraFailures.push(`isolate: fromEnv keeps one cache and its L1 across requests: expected ${JSON.stringify(expected)}, got ${JSON.stringify(second)}`)
       phases.isolate = performance.now() - t1
+
+      // a Node process (Pub/Sub over TCP) and the Worker (stream polling over HTTP) share a namespace
+      const t2 = performance.now()
+      const failure = await crossRuntimeInvalidation(mf, env.REDIS_URL!)
+      if (failure === undefined) extraPassed++
+      else extraFailures.push(`Node ↔ workerd invalidation: ${failure}`)
+      phases['Node ↔ workerd invalidation'] = performance.now() - t2
     }
   } catch (error) {
     extraFailures.push(`workerd did not start or crashed: ${(error as Error).message}`)
@@ -200,6 +210,40 @@ async function runWorkerd(env: Record<string, string>): Promise<RuntimeResult> {
   const output = log.split('\n').filter((line) => !line.includes('Possible EventEmitter memory leak')).join('\n').trim()
   if (result.failed > 0 && output !== '') result.failures.push(`workerd output:\n${tail(output, 30)}`)
   return result
+}
+
+/**
+ * A write on Node reaches the Worker's L1 within pollInterval + a round trip, and a write in
+ * the Worker reaches Node's L1 over Pub/Sub. Resolves to a failure message, or undefined.
+ */
+async function crossRuntimeInvalidation(mf: Miniflare, redisUrl: string): Promise<string | undefined> {
+  const ns = `rt-cross-${Math.random().toString(36).slice(2, 10)}`
+  const worker = async (op: string, value = ''): Promise<{ value: unknown; l1Hits: number }> =>
+    (await (await mf.dispatchFetch(`http://localhost/inval?ns=${ns}&op=${op}&value=${encodeURIComponent(value)}`)).json()) as { value: unknown; l1Hits: number }
+  const node = createCache({ namespace: ns, l1: lru(), l2: redis({ url: redisUrl }), invalidation: { transport: 'pubsub' } })
+  const until = async (read: () => Promise<unknown>, expected: unknown, bound: number): Promise<boolean> => {
+    const deadline = Date.now() + bound
+    do {
+      if ((await read()) === expected) return true
+      await new Promise((resolve) => setTimeout(resolve, 20))
+    } while (Date.now() < deadline)
+    return false
+  }
+  try {
+    await node.ready()
+    await node.set('k', 'v1')
+    if ((await worker('get')).value !== 'v1') return 'the Worker did not read the value Node wrote'
+    if ((await worker('get')).l1Hits < 1) return "the Worker's second read was not an L1 hit"
+    await node.set('k', 'v2')
+    if (!(await until(async () => (await worker('get')).value, 'v2', 100 + 1000))) return "the Worker kept serving v1 from its L1 past pollInterval + a round trip"
+    if ((await node.get('k')) !== 'v2') return 'Node lost its own write'
+    await worker('set', 'v3')
+    if (!(await until(() => node.get('k', { disableLoad: true }), 'v3', 1000))) return "Node kept serving v2 from its L1 after the Worker's write"
+    return undefined
+  } finally {
+    await worker('close').catch(() => undefined)
+    await node.close()
+  }
 }
 
 const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)} s`

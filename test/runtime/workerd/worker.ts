@@ -7,6 +7,8 @@
  *   nodejs_compat), opened and closed within this one request, as Workers require.
  * - `GET /isolate?step=1|2&ns=…`: two requests showing that `fromEnv` keeps one cache, and
  *   its L1, per isolate.
+ * - `GET /inval?ns=…&op=get|set|close&value=…`: a module-scope cache (HTTP L2, stream polling
+ *   every 100 ms) that a Node process shares a namespace with, to prove invalidation both ways.
  */
 import { createCache, errors, runtime, type TierCache } from 'tiercache'
 import { fromEnv, type WorkersContext, type WorkersEnv } from 'tiercache/workers'
@@ -87,6 +89,16 @@ export default {
           ? await runSuite({ runtime: 'workerd', transport, l2Name: 'redis', entry, createCache: (options) => createCache({ ...options, l2: redis({ url: env.REDIS_URL }) }) }, { only })
           : await runSuite({ runtime: 'workerd', transport, l2Name: 'upstash', entry, createCache }, { only, extra: workersCases(env, ctx) })
       return Response.json(report)
+    }
+    if (url.pathname === '/inval') {
+      const cache = fromEnv(env, ctx, { namespace: url.searchParams.get('ns') ?? 'inval', invalidation: { transport: 'stream', pollInterval: 100 } })
+      const op = url.searchParams.get('op')
+      if (op === 'set') await cache.set('k', url.searchParams.get('value') ?? '')
+      if (op === 'close') {
+        await cache.clear()
+        await cache.close()
+      }
+      return Response.json({ value: op === 'get' ? ((await cache.get('k')) ?? null) : null, l1Hits: cache.stats().tiers.l1?.hits ?? 0 })
     }
     if (url.pathname === '/isolate') {
       const namespace = url.searchParams.get('ns') ?? 'isolate'
