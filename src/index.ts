@@ -12,7 +12,14 @@ export { Strategy, parseDuration, type Duration } from './duration.js'
 export { defaultSerializer, type Serializer } from './serializer.js'
 export { encodeEnvelope, decodeEnvelope, type Envelope } from './envelope.js'
 export { systemClock, type Clock, type L1Entry, type L1Store, type L2Store, type L2Write, type Store } from './contracts.js'
-export type { CacheEvent, CacheStats, TierStats, L2ErrorEvent, CorruptEvent, LoadErrorEvent } from './events.js'
+export type { CacheEvent, CacheStats, TierStats, L2ErrorEvent, CorruptEvent, LoadErrorEvent, HitEvent, MissEvent, LoadEvent } from './events.js'
+export {
+  metricPoints, prometheusText, quantile, redactSecrets, redactUrl, LatencyHistogram, LATENCY_BUCKETS, METRICS, PROMETHEUS_CONTENT_TYPE,
+  type Diagnostics, type LatencySeries, type MetricPoint, type Observer, type Operation, type OperationRecord, type OperationResult,
+  type PrometheusSource, type StoreDescription, type TierDiagnostics,
+} from './observability.js'
+export { instrumentOtel, type OtelApi, type OtelOptions, type OtelTarget } from './telemetry.js'
+export { eventLogger, type EventLoggerOptions, type LogRecord } from './logging.js'
 export type { BatchLoader, CacheOptions, Loader, LoadOptions, ReadOptions, TierConfig, WriteOptions } from './options.js'
 export type { ErrorCode } from './errors.js'
 export { cacheable, cacheableBatch, cachePut, cacheEvict, cacheEvictBatch, cached, type CacheableOptions, type CacheableBatchOptions, type CachePutOptions, type CacheEvictOptions, type CacheEvictBatchOptions, type CacheSource, type KeySource, type OnCacheError, type DecoratorErrorEvent, type DecoratorName } from './decorators.js'

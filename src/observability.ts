@@ -43,6 +43,8 @@ const perTier = (s: CacheStats, pick: (tier: CacheStats['tiers'][string]) => num
     const value = pick(t)
     return value === undefined ? [] : [[{ tier, store: t.name }, value] as const]
   })
+/** Shared tiers only: `l1` is always the in-process tier, which has no circuit. */
+const shared = (s: CacheStats): [string, CacheStats['tiers'][string]][] => Object.entries(s.tiers).filter(([tier]) => tier !== 'l1')
 const CIRCUIT_STATES = ['closed', 'open', 'half-open'] as const
 
 const counter = (otel: string, prom: string, unit: string, help: string, samples: MetricDef['samples']): MetricDef => ({ otel, prom, kind: 'counter', unit, help, samples })
@@ -62,8 +64,8 @@ export const METRICS: readonly MetricDef[] = [
   gauge('tier.hit_ratio', 'tier_hit_ratio', '1', 'Share of the requests reaching this tier (not answered above it) that it answered.', (s) => perTier(s, (t) => t.hitRate)),
   gauge('tier.entries', 'tier_entries', '{entry}', 'Entries held by an in-process tier (expired ones may count until evicted).', (s) => perTier(s, (t) => t.entries)),
   gauge('circuit.state', 'circuit_state', '1', 'Circuit breaker state of a shared tier: 1 for the current state, 0 for the others.', (s) =>
-    Object.entries(s.tiers).flatMap(([tier, t]) => CIRCUIT_STATES.map((state) => [{ tier, store: t.name, state }, t.circuit === state ? 1 : 0] as const))),
-  counter('circuit.opened', 'circuit_opened', '{event}', 'Times the circuit breaker of a shared tier opened.', (s) => perTier(s, (t) => t.circuitOpened)),
+    shared(s).flatMap(([tier, t]) => CIRCUIT_STATES.map((state) => [{ tier, store: t.name, state }, t.circuit === state ? 1 : 0] as const))),
+  counter('circuit.opened', 'circuit_opened', '{event}', 'Times the circuit breaker of a shared tier opened.', (s) => shared(s).map(([tier, t]) => [{ tier, store: t.name }, t.circuitOpened] as const)),
   counter('promotions', 'promotions', '{entry}', 'Entries copied from a deeper tier into the tiers above it.', (s) => one(s.promotions)),
   counter('loads', 'loads', '{call}', 'Loader calls (a batch loader call counts once).', (s) => one(s.loads)),
   counter('load.errors', 'load_errors', '{call}', 'Loader calls that threw or returned undefined.', (s) => one(s.loadErrors)),
@@ -74,10 +76,10 @@ export const METRICS: readonly MetricDef[] = [
   counter('refresh.successes', 'refresh_successes', '{call}', 'Background refreshes that stored a new value.', (s) => one(s.refreshes.successes)),
   counter('refresh.failures', 'refresh_failures', '{call}', 'Background refreshes that failed (the callers were not affected).', (s) => one(s.refreshes.failures)),
   counter('coalesced', 'coalesced', '{request}', 'Requests that joined a lookup or load already in flight for the same key.', (s) => one(s.coalesced)),
-  counter('coalesced_reads', 'coalesced_reads', '{read}', 'Single L2 reads sent in one MGET with others of the same tick (beyond the first).', (s) => one(s.coalescedReads ?? 0)),
-  counter('locks.acquired', 'locks_acquired', '{lock}', 'Cross-instance load locks taken.', (s) => one(s.locks?.acquired ?? 0)),
-  counter('locks.waits', 'lock_waits', '{wait}', 'Waits for a load lock another instance held.', (s) => one(s.locks?.waits ?? 0)),
-  counter('locks.peer_hits', 'lock_peer_hits', '{request}', 'Values another instance loaded while this one waited for the lock.', (s) => one(s.locks?.peerHits ?? 0)),
+  counter('coalesced_reads', 'coalesced_reads', '{read}', 'Single L2 reads sent in one MGET with others of the same tick (beyond the first).', (s) => one(s.coalescedReads)),
+  counter('locks.acquired', 'locks_acquired', '{lock}', 'Cross-instance load locks taken.', (s) => one(s.locks.acquired)),
+  counter('locks.waits', 'lock_waits', '{wait}', 'Waits for a load lock another instance held.', (s) => one(s.locks.waits)),
+  counter('locks.peer_hits', 'lock_peer_hits', '{request}', 'Values another instance loaded while this one waited for the lock.', (s) => one(s.locks.peerHits)),
   counter('corrupt', 'corrupt_entries', '{entry}', 'Entries read from a tier that could not be decoded (counted as misses).', (s) => one(s.corrupt)),
   counter('l2.errors', 'l2_errors', '{operation}', 'Failed shared-tier operations, reads and writes (timeouts and skipped calls included).', (s) => one(s.l2Errors)),
   counter('l2.timeouts', 'l2_timeouts', '{operation}', 'Shared-tier operations that passed l2Timeout.', (s) => one(s.l2Timeouts)),
