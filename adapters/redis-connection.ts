@@ -76,7 +76,15 @@ export function connection(
   let lastErrorAt = -Infinity
 
   const create = (): AnyRedisClient => {
-    const c = createClient({ ...clientOptions, url: options.url, disableOfflineQueue: true, socket: { connectTimeout } }) as AnyRedisClient
+    // node-redis arms an AbortSignal timer per command by default (about 14 µs each here); the
+    // cache bounds every operation with l2Timeout already, so clients it owns go without
+    const c = createClient({
+      ...clientOptions,
+      url: options.url,
+      disableOfflineQueue: true,
+      socket: { connectTimeout },
+      commandOptions: { timeout: 0, ...clientOptions.commandOptions },
+    }) as AnyRedisClient
     c.on('error', (error: unknown) => options.onError?.(error))
     return c
   }
