@@ -31,6 +31,9 @@ describe('the built package', () => {
     ['tiercache/upstash', ['upstash']],
     ['tiercache/bridge', ['createBridge', 'DEFAULT_DENIED']],
     ['tiercache/unstorage', ['unstorage', 'tiercacheDriver', 'encodeUnstorageKey', 'decodeUnstorageKey']],
+    ['tiercache/hono', ['cacheRoute']],
+    ['tiercache/dashboard', ['cacheDashboard']],
+    ['tiercache/otel', ['otel', 'instrumentOtel']],
   ])('%s exports %j', (specifier, names) => {
     expect(exportedNames(specifier)).toEqual(expect.arrayContaining(names))
   })

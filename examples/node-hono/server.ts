@@ -1,8 +1,9 @@
 /**
- * `npm start`: the example app on Node. With no configuration the cache runs on its
- * embedded defaults (an lru() L1 and an in-process memoryStore() L2, no Redis needed);
- * REDIS_URL switches L2 to Redis over TCP, UPSTASH_REDIS_REST_URL (with
- * UPSTASH_REDIS_REST_TOKEN) to Redis over HTTP (Upstash, or the tiercache REST bridge).
+ * `npm start`: the example Hono app (app.ts) on Node, its routes cached by `cacheRoute`. With no
+ * configuration the cache runs on its embedded defaults (an lru() L1 and an in-process
+ * memoryStore() L2, no Redis needed); REDIS_URL switches L2 to Redis over TCP,
+ * UPSTASH_REDIS_REST_URL (with UPSTASH_REDIS_REST_TOKEN) to Redis over HTTP (Upstash, or the
+ * tiercache REST bridge), so several instances share entries and invalidations.
  *
  *   PORT (default 3000), HOST (default 127.0.0.1), REDIS_URL, UPSTASH_REDIS_REST_URL/_TOKEN
  */
@@ -34,8 +35,9 @@ const server = serve({ fetch: app.fetch, port, hostname }, (info) => {
   const where = redisUrl ? `Redis at ${redisUrl.replace(/\/\/[^@/]*@/, '//***@')}`
     : restUrl ? `Redis over HTTP at ${restUrl}`
     : 'the embedded in-process store (set REDIS_URL or UPSTASH_REDIS_REST_URL for Redis)'
-  console.log(`tiercache example listening on http://${hostname}:${info.port} — L2: ${where}`)
-  console.log(`try: curl -i http://${hostname}:${info.port}/products/42   (twice: MISS, then HIT)`)
+  const url = `http://${hostname}:${info.port}`
+  console.log(`tiercache example listening on ${url} — L2: ${where}`)
+  console.log(`try: curl -i ${url}/products/42   (twice: X-Cache: MISS after ~200 ms, then HIT; ${url}/ lists the other routes)`)
 })
 
 const shutdown = (): void => {
