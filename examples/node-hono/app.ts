@@ -9,6 +9,8 @@
  *   GET    /me                per-user private route: `Authorization: Bearer alice-token` (or bob-token)
  *                            gets an entry of its own; no token, 401, never cached
  *   GET    /stats             the cache's counters and the data source's query count (not cached)
+ *   GET    /__cache           a live dashboard: hit rates per tier, loads, L2 health, invalidation
+ *   GET    /__cache/metrics   the same counters in the Prometheus text format
  *
  * `createApp(cache)` builds it around a cache the caller owns (server.ts makes it from the
  * environment), so other routes can be mounted on it.
@@ -16,6 +18,7 @@
 import { Hono } from 'hono'
 import type { TierCache } from 'tiercache'
 import { cacheRoute } from 'tiercache/hono'
+import { cacheDashboard } from 'tiercache/dashboard'
 
 export interface Product {
   id: string
@@ -90,6 +93,8 @@ export function createApp(cache: TierCache, source = slowSource()): Hono {
   })
 
   app.get('/stats', (c) => c.json({ ...cache.stats(), sourceQueries: source.queries }))
+  // latency off: timing wrappers currently upset cacheRoute's HIT/MISS labels (see the closing note)
+  app.route('/__cache', cacheDashboard([cache], { latency: false }))
 
   return app
 }

@@ -134,4 +134,21 @@ describe('the npm start example', () => {
       await bridge.close()
     }
   })
+
+  it('serves the dashboard at /__cache and Prometheus metrics at /__cache/metrics, and the figures move with traffic', async () => {
+    const app = await startExample({ REDIS_URL: '', UPSTASH_REDIS_REST_URL: '' })
+    const page = await fetch(`${app.url}/__cache`)
+    expect(page.status).toBe(200)
+    expect(page.headers.get('content-type')).toMatch(/text\/html/)
+    expect(await page.text()).toContain('<html')
+    const requests = async (): Promise<number> => {
+      const text = await (await fetch(`${app.url}/__cache/metrics`)).text()
+      const line = text.split('\n').find((l) => l.startsWith('tiercache_requests_total'))
+      if (line === undefined) throw new Error(`no tiercache_requests_total in:\n${text.slice(0, 500)}`)
+      return Number(line.trim().split(/\s+/).at(-1))
+    }
+    const before = await requests()
+    for (let i = 0; i < 3; i++) await fetch(`${app.url}/products/7`)
+    expect(await requests()).toBeGreaterThanOrEqual(before + 3)
+  })
 })
