@@ -5,6 +5,8 @@
  *   static    GET /hello                 c.text('hello')
  *   cached    GET /cached/products/42    cacheRoute({ cache }) over the API handler; every request an L1 hit
  *   uncached  GET /uncached/products/42  the API handler (waits API_DELAY_MS, default 10, then one product as JSON)
+ *   floor     GET /floor/products/42     for reference: the least a caching middleware can do on a hit (one L1
+ *                                        read, one Response with the same headers, none of the HTTP rules)
  *
  * The server (bench/hono-server.ts) runs in its own process; this one only generates load.
  * Each route gets DURATION_S (default 5) seconds per round with CONNECTIONS (default 50)
@@ -34,6 +36,7 @@ const routes = [
   { name: 'static', path: '/hello' },
   { name: 'cached', path: '/cached/products/42' },
   { name: 'uncached', path: '/uncached/products/42' },
+  { name: 'floor', path: '/floor/products/42' },
 ] as const
 type RouteName = (typeof routes)[number]['name']
 
@@ -71,6 +74,7 @@ async function main(): Promise<void> {
     const base = server.url
     // warm the entry and check the cached route really answers from L1
     await (await fetch(`${base}/cached/products/42`)).text()
+    await (await fetch(`${base}/floor/products/42`)).text()
     const probe = await fetch(`${base}/cached/products/42`)
     const body = await probe.text()
     const uncached = await (await fetch(`${base}/uncached/products/42`)).text()
@@ -111,14 +115,17 @@ async function main(): Promise<void> {
       console.log(`${r.name.padEnd(9)} ${String(s.rps).padStart(7)}  ${`${s.p99Ms} ms`.padStart(6)}  ${`${s.cpuUsPerRequest} µs`.padStart(10)}        ${(s.rps / staticRps).toFixed(2)}`)
     }
     const ratio = summary.cached.rps / staticRps
-    console.log(`\ncached / static = ${ratio.toFixed(2)} (target ≥ ${TARGET}: ${ratio >= TARGET ? 'met' : 'NOT met'}); cached / uncached = ${(summary.cached.rps / summary.uncached.rps).toFixed(1)}×`)
+    console.log(`\ncached / static = ${ratio.toFixed(2)} (target ≥ ${TARGET}: ${ratio >= TARGET ? 'met' : 'NOT met'}); cached / uncached = ${(summary.cached.rps / summary.uncached.rps).toFixed(1)}×; cached / floor = ${(summary.cached.rps / summary.floor.rps).toFixed(2)}`)
 
     const out = join(here, 'results', 'hono-latest.json')
     mkdirSync(dirname(out), { recursive: true })
     writeFileSync(out, `${JSON.stringify({
       date: new Date().toISOString(), node: process.version, cpus: cpus().length, loadAtStart,
       durationS: DURATION_S, rounds: ROUNDS, connections: CONNECTIONS, summary,
-      ratios: { cachedVsStatic: ratio, uncachedVsStatic: summary.uncached.rps / staticRps, cachedVsUncached: summary.cached.rps / summary.uncached.rps },
+      ratios: {
+        cachedVsStatic: ratio, uncachedVsStatic: summary.uncached.rps / staticRps, floorVsStatic: summary.floor.rps / staticRps,
+        cachedVsUncached: summary.cached.rps / summary.uncached.rps, cachedVsFloor: summary.cached.rps / summary.floor.rps,
+      },
       perRound: rounds,
     }, null, 2)}\n`)
     console.log(`wrote ${out}`)

@@ -6,7 +6,8 @@
  * them everywhere with `cache.deleteByTag`.
  *
  * Only web-standard APIs are used (Request, Response, Headers, ReadableStream, crypto.subtle),
- * and `hono` is imported for its types only.
+ * and `hono` is imported for its types only. On @hono/node-server, `c.env.outgoing` (the Node
+ * response) is used when present, duck-typed, to know when a stale answer has been sent.
  *
  * How the handler fits single-flight: a cold key goes through `cache.getOrLoad`, whose loader
  * is the request's own `next()`. The engine runs one loader per key, so in a stampede the first
@@ -39,7 +40,7 @@ declare module 'hono' {
   }
 }
 
-/** A request header of `vary`, or the identity, is part of the key; what a function of the context returns. */
+/** What an option's function of the context may return: a value or a promise of one. */
 type MaybePromise<T> = T | Promise<T>
 
 /** Options of {@link cacheRoute}. Only `cache` is required; bad values throw when the middleware is built. */
@@ -109,7 +110,8 @@ interface Req {
   /** Keyed by an identity from `private`. */
   readonly private: boolean
   readonly head: boolean
-  readonly started: number
+  /** When this request's handler run started (performance.now()), for Server-Timing's dur. */
+  started: number
 }
 
 /** The handler's answer, once its body is complete: what to store, or why not. */
@@ -135,8 +137,6 @@ interface Run {
 interface Shared {
   /** Entries made or already served here: a later hit on one is an L1 hit (an L2 hit is a new object). */
   readonly known: WeakSet<object>
-  /** Keys whose handler runs here now as a loader; a request that gets one of these entries was coalesced. */
-  readonly running: Set<string>
   /** Keys with a background refresh under way. */
   readonly refreshing: Set<string>
   /** Keys whose expired entry a request is replacing now; others wait for its entry. */
@@ -168,9 +168,9 @@ class OriginError extends Error {
 }
 
 /**
- * Caches the responses of the routes it is mounted on, in a tiercache: L1 hits cost about as
- * much as a static route; L2 (Redis) shares them between instances; `cache.deleteByTag` drops
- * them everywhere.
+ * Caches the responses of the routes it is mounted on, in a tiercache: an L1 hit costs one L1
+ * read and one `Response`; L2 (Redis) shares entries between instances; `cache.deleteByTag`
+ * drops them everywhere.
  *
  * - GET responses with a listed status are stored with their headers and body (text or binary);
  *   HEAD is answered from the GET entry. Bodies over `maxBodyBytes` pass through; streamed bodies
@@ -228,8 +228,8 @@ export function cacheRoute(options: CacheRouteOptions): MiddlewareHandler {
   const o = resolveOptions(options)
   const { cache, clock } = o
   let shared = SHARED.get(cache)
-  if (shared === undefined) SHARED.set(cache, (shared = { known: new WeakSet(), running: new Set(), refreshing: new Set(), replacing: new Map() }))
-  const { known, running, refreshing, replacing } = shared
+  if (shared === undefined) SHARED.set(cache, (shared = { known: new WeakSet(), refreshing: new Set(), replacing: new Map() }))
+  const { known, refreshing, replacing } = shared
 
   /** Where a stored entry came from: L1 if this process has it as a live object, else a shared tier. */
   const tierOf = (entry: RouteEntry): string => {
@@ -248,7 +248,7 @@ export function cacheRoute(options: CacheRouteOptions): MiddlewareHandler {
     upstream: Iterable<[string, string]> = upstreamHeaders(c), onSent?: () => void,
   ): boolean {
     // answers from the cache name their tier; when the handler ran, the time it took is added
-    const timing = label === 'MISS' ? serverTiming(tier, req.started) : `cache;desc="${tier}"`
+    const timing = label === 'MISS' ? serverTiming(tier, req.started) : (FROM_CACHE[tier] ?? `cache;desc="${tier}"`)
     const age = String(Math.max(0, Math.floor((now - entry.t) / 1000)))
     const inm = entry.s < 300 ? c.req.raw.headers.get('if-none-match') : null
     const notModified = inm !== null && etagMatches(inm, entry.h.etag)
@@ -282,6 +282,7 @@ export function cacheRoute(options: CacheRouteOptions): MiddlewareHandler {
    * body.ts). `client`: someone reads the body (not a refresh, not HEAD).
    */
   async function run(c: Context, next: Next, req: Req, client: boolean): Promise<Run> {
+    req.started = performance.now()
     // headers earlier middleware set on this request are theirs to set again on each hit, not the entry's
     const upstream = [...upstreamHeaders(c)]
     const watched = watch(c, c.req.raw)
@@ -433,22 +434,17 @@ export function cacheRoute(options: CacheRouteOptions): MiddlewareHandler {
     // read by the engine when the loader returns: the entry's own lifetime and tags
     const loadOptions: LoadOptions = { allowStale: false, ttl: o.ttl + o.grace, nullTtl: o.passTtl }
     const flight = cache.getOrLoad<RouteEntry | null>(key, async () => {
-      running.add(key)
-      try {
-        own = run(c, next, req, !req.head)
-        const done = await own
-        if (done.refused !== undefined || done.captured!.streaming) early() // the client need not wait for the cache
-        const outcome = await done.outcome
-        if (outcome.entry === undefined) {
-          if (outcome.error) throw new OriginError(outcome.reason)
-          return null // hit-for-pass
-        }
-        loadOptions.ttl = outcome.life
-        loadOptions.tags = outcome.tags
-        return outcome.entry
-      } finally {
-        running.delete(key)
+      own = run(c, next, req, !req.head)
+      const done = await own
+      if (done.refused !== undefined || done.captured!.streaming) early() // the client need not wait for the cache
+      const outcome = await done.outcome
+      if (outcome.entry === undefined) {
+        if (outcome.error) throw new OriginError(outcome.reason)
+        return null // hit-for-pass
       }
+      loadOptions.ttl = outcome.life
+      loadOptions.tags = outcome.tags
+      return outcome.entry
     }, loadOptions)
     const settled = flight.then((value) => ({ value }), (error: unknown) => ({ error }))
     const first = await Promise.race([settled, answerable])
@@ -518,29 +514,27 @@ export function cacheRoute(options: CacheRouteOptions): MiddlewareHandler {
   return async function cacheRoute(c: Context, next: Next): Promise<void> {
     const method = c.req.method
     if (!o.methods.has(method)) return next()
-    const started = performance.now()
     const headers = c.req.raw.headers
     let identity: string | null | undefined
     if (o.identify !== undefined) identity = await o.identify(c)
     if (identity === undefined || identity === null || identity === '') {
       identity = undefined
-      if (headers.has('authorization')) return bypass(c, next, 'authorization', started)
-      if (headers.has('cookie')) return bypass(c, next, 'cookie', started)
+      if (headers.has('authorization')) return bypass(c, next, 'authorization')
+      if (headers.has('cookie')) return bypass(c, next, 'cookie')
     }
     let base: string | null | undefined
     if (o.key === undefined) base = urlKey(c.req.url)
     else {
       base = await o.key(c)
-      if (base === undefined || base === null || base === '') return bypass(c, next, 'key', started)
+      if (base === undefined || base === null || base === '') return bypass(c, next, 'key')
       if (typeof base !== 'string') throw new InvalidOptionError(`cacheRoute: key must return a string, null or undefined; got ${describe(base)}`, { option: 'key' })
     }
     let key = o.vary.length === 0 ? `route:${base}` : `route:${base}${varyKey(headers, o.vary)}`
     if (identity !== undefined) key += `|u:${await sha256(identity)}`
     if (key.length > MAX_KEY) key = `route:#${await sha256(key)}`
-    const req: Req = { key, private: identity !== undefined, head: method === 'HEAD', started }
+    const req: Req = { key, private: identity !== undefined, head: method === 'HEAD', started: 0 }
     if (o.honorNoCache && requestWantsFresh(headers)) return void (await direct(c, next, req))
     // a get joins a handler run in flight for the key (and fails with it: then run our own)
-    const coalesced = running.has(key)
     let found: RouteEntry | null | undefined
     try {
       found = await cache.get<RouteEntry | null>(key, READ)
@@ -553,7 +547,7 @@ export function cacheRoute(options: CacheRouteOptions): MiddlewareHandler {
     if (found === null) return void (await direct(c, next, req))
     if (found.v === 1) {
       const now = clock.now()
-      if (now < found.f) return void serve(c, found, 'HIT', coalesced ? 'coalesced' : tierOf(found), now, req)
+      if (now < found.f) return void serve(c, found, 'HIT', tierOf(found), now, req)
       if (now < found.g) return stale(c, next, found, now, req)
     }
     // past its grace (kept a little longer by the engine's ttl jitter), or a foreign value
@@ -562,13 +556,16 @@ export function cacheRoute(options: CacheRouteOptions): MiddlewareHandler {
 }
 
 /** Runs the handler with the cache out of the way, and says so. */
-async function bypass(c: Context, next: Next, reason: string, started: number): Promise<void> {
+async function bypass(c: Context, next: Next, reason: string): Promise<void> {
+  const started = performance.now()
   await next()
   c.header('x-cache', 'BYPASS')
   c.header('server-timing', serverTiming(`bypass: ${reason}`, started), { append: true })
 }
 
 const NO_HEADERS: readonly [string, string][] = []
+/** Server-Timing of answers from the cache, by tier (built once: this is the hot path). */
+const FROM_CACHE: Record<string, string> = { l1: 'cache;desc="l1"', l2: 'cache;desc="l2"', coalesced: 'cache;desc="coalesced"' }
 
 /**
  * The headers earlier middleware set on this request. Reading `c.res` makes Hono build a
