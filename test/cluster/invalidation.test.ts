@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createCache, type TierCache } from '../../runtimes/default.js'
 import { lru } from '../../adapters/lru.js'
 import { redis } from '../../adapters/redis.js'
-import { sleep, trackCaches, uniqueName } from '../support/helpers.js'
+import { readUntil, sleep, trackCaches, uniqueName } from '../support/helpers.js'
 import { redisCli, startRedisCluster, type RedisClusterHandle } from '../support/redis-cluster.js'
 
 let cluster: RedisClusterHandle
@@ -36,17 +36,6 @@ async function pair(transport: 'pubsub' | 'stream'): Promise<[TierCache, TierCac
   return caches
 }
 
-/** Reads `key` until it equals `expected` or `bound` ms pass; returns the last value. */
-async function readUntil(cache: TierCache, key: string, expected: unknown, bound: number): Promise<unknown> {
-  const deadline = Date.now() + bound
-  let value: unknown
-  do {
-    value = await cache.get(key, { disableLoad: true })
-    if (JSON.stringify(value) === JSON.stringify(expected)) return value
-    await sleep(5)
-  } while (Date.now() < deadline)
-  return value
-}
 
 describe.each(setups)('redis cluster invalidation: $transport', ({ transport, bound }) => {
   it('a write on A drops the key from the L1 of B within the bound, for every kind of write', async () => {

@@ -9,7 +9,7 @@ import { memoryStore } from '../../adapters/memory.js'
 import { upstash } from '../../adapters/upstash.js'
 import type { L2Store } from '../../src/index.js'
 import { startBridge, type RunningBridge } from '../support/bridge.js'
-import { counting, sleep, testRedis, trackCaches, uniqueName } from '../support/helpers.js'
+import { counting, readUntil, sleep, testRedis, trackCaches, uniqueName } from '../support/helpers.js'
 
 const track = trackCaches()
 let bridge: RunningBridge
@@ -67,18 +67,6 @@ async function instances(setup: Setup, count: number, extra: Partial<CacheOption
   // stream readers take their cursor on their first poll: one read each before the test's writes
   await Promise.all(caches.map((cache) => cache.get('__warm__', { disableLoad: true })))
   return { caches, events }
-}
-
-/** Reads `key` from `cache` until it equals `expected` or `bound` ms pass; returns the last value. */
-async function readUntil(cache: TierCache, key: string, expected: unknown, bound: number): Promise<unknown> {
-  const deadline = Date.now() + bound
-  let value: unknown
-  do {
-    value = await cache.get(key, { disableLoad: true })
-    if (JSON.stringify(value) === JSON.stringify(expected)) return value
-    await sleep(5)
-  } while (Date.now() < deadline)
-  return value
 }
 
 describe.each(setups)('invalidation: $name', (setup) => {

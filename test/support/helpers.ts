@@ -71,3 +71,20 @@ export function trackCaches(): <C extends { clear(): Promise<void>; close(): Pro
   })
   return (cache) => (open.push(cache), cache)
 }
+
+/** Reads `key` (without loading) until it equals `expected` or `bound` ms pass; returns the last value. */
+export async function readUntil(
+  cache: { get(key: string, options?: { disableLoad?: boolean }): Promise<unknown> },
+  key: string,
+  expected: unknown,
+  bound: number,
+): Promise<unknown> {
+  const deadline = Date.now() + bound
+  let value: unknown
+  do {
+    value = await cache.get(key, { disableLoad: true })
+    if (JSON.stringify(value) === JSON.stringify(expected)) return value
+    await sleep(5)
+  } while (Date.now() < deadline)
+  return value
+}
