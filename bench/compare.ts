@@ -30,7 +30,8 @@ import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { createClient } from 'redis'
-import { FACTORIES, KEYS_100, KEYS_64, PEERS, VALUE, keyPatterns, type Subject, type Value } from './peers.js'
+import { FACTORIES, KEYS_100, KEYS_64, PEERS, keyPatterns, type Subject } from './peers.js'
+import { check, median, nowNs as now, VALUE, type Value } from './common.js'
 import { commandRows, gateMetrics, machineLine, meetsTarget, plainTable, tableRows, type CommandCount, type CompareResults, type SubjectName, type WorkloadId, type WorkloadResult } from './report.js'
 
 const here = dirname(fileURLToPath(import.meta.url))
@@ -93,20 +94,6 @@ const WATCHDOG_MS = 15 * 60_000
 
 // ---------------------------------------------------------------- measuring
 
-const now = (): bigint => process.hrtime.bigint()
-
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b)
-  const mid = s.length >> 1
-  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2
-}
-
-/** Results are checked, not just awaited, so a broken cache cannot post a flattering number. */
-function check(value: unknown, where: string): void {
-  if (value === undefined || value === null || (value as Value).id !== VALUE.id) {
-    throw new Error(`${where}: unexpected result ${JSON.stringify(value)}`)
-  }
-}
 
 type Loop = (n: number, op: () => unknown) => Promise<number>
 

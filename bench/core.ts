@@ -28,6 +28,7 @@ import { createClient } from 'redis'
 import { createCache } from '../runtimes/default.js'
 import { lru } from '../adapters/lru.js'
 import { redis } from '../adapters/redis.js'
+import { check, median, nowNs as now, VALUE, VALUE_JSON, type Value } from './common.js'
 import { upstash } from '../adapters/upstash.js'
 import { Redis as UpstashRedis } from '@upstash/redis'
 import { startPrintingUrl } from '../test/support/process.js'
@@ -48,35 +49,9 @@ const STAMPEDES = 6 // per side per round, 1000 callers each
 const STAMPEDE_CALLERS = 1000
 const STAMPEDE_LOADER_MS = 20
 
-// ~200 bytes as JSON: a typical small record.
-const VALUE = {
-  id: 421337,
-  name: 'Ada Lovelace',
-  email: 'ada.lovelace@example.com',
-  roles: ['admin', 'editor', 'viewer'],
-  active: true,
-  score: 98.6,
-  bio: 'Mathematician and writer, chiefly known for her work on the Analytical Engine.',
-}
-type Value = typeof VALUE
-const VALUE_JSON = JSON.stringify(VALUE)
 
 // ---------------------------------------------------------------- helpers
 
-const now = (): bigint => process.hrtime.bigint()
-
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b)
-  const mid = s.length >> 1
-  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2
-}
-
-// Results are checked (not timed) so a broken cache cannot produce a flattering number.
-function check(value: unknown, where: string): void {
-  if (value === undefined || value === null || (value as Value).id !== VALUE.id) {
-    throw new Error(`${where}: unexpected result ${JSON.stringify(value)}`)
-  }
-}
 
 /** Runs `op` n times sequentially and returns ns/op over the whole loop. */
 async function loopNs(n: number, op: () => Promise<unknown> | unknown): Promise<number> {

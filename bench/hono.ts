@@ -25,6 +25,7 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import autocannon from 'autocannon'
 import { startPrintingUrl } from '../test/support/process.js'
+import { median } from './common.js'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const DURATION_S = Number(process.env.DURATION_S ?? 5)
@@ -41,12 +42,6 @@ const routes = [
 type RouteName = (typeof routes)[number]['name']
 
 interface Totals { requests: number; seconds: number; p99s: number[]; cpuMs: number; errors: number }
-
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b)
-  const mid = s.length >> 1
-  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2
-}
 
 /** CPU time (user + system) of a process in ms, or NaN where /proc is not available. */
 function cpuMs(pid: number): number {

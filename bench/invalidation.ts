@@ -36,6 +36,7 @@ import { redis } from '../adapters/redis.js'
 import { upstash } from '../adapters/upstash.js'
 import { startRedisServer } from '../test/support/redis-server.js'
 import { startPrintingUrl, type Started } from '../test/support/process.js'
+import { median } from './common.js'
 
 // (1) Pub/Sub propagation
 const PUBSUB_WRITES = 500
@@ -65,12 +66,6 @@ const WATCHDOG_MS = 180_000
 const now = (): number => performance.now()
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 
-function median(xs: readonly number[]): number {
-  if (xs.length === 0) return Number.NaN
-  const s = [...xs].sort((a, b) => a - b)
-  const mid = s.length >> 1
-  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2
-}
 
 /** Nearest-rank percentile, q in (0, 1]. */
 function percentile(xs: readonly number[], q: number): number {

@@ -19,19 +19,10 @@ import { CacheableMemory } from 'cacheable'
 import { createCache } from '../runtimes/node.js'
 import { lru } from '../adapters/lru.js'
 import { redis } from '../adapters/redis.js'
+import { VALUE, VALUE_JSON, type Value } from './common.js'
 
-/** ~200 bytes as JSON: a typical small record. The same value as bench/core.ts. */
-export const VALUE = {
-  id: 421337,
-  name: 'Ada Lovelace',
-  email: 'ada.lovelace@example.com',
-  roles: ['admin', 'editor', 'viewer'],
-  active: true,
-  score: 98.6,
-  bio: 'Mathematician and writer, chiefly known for her work on the Analytical Engine.',
-}
-export type Value = typeof VALUE
-export const VALUE_JSON = JSON.stringify(VALUE)
+export { VALUE, VALUE_JSON, type Value }
+
 
 /** Keys every subject holds before the timed rounds start. */
 export const KEYS_64 = Array.from({ length: 64 }, (_, i) => `hit-${i}`)
