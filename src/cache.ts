@@ -1,6 +1,6 @@
 import { CircuitBreaker, type CircuitState } from './circuit-breaker.js'
 import { systemClock, type Clock, type L1Entry, type L1Store, type L2Store, type L2Write, type StreamEntry } from './contracts.js'
-import { describe, parseDuration, Strategy } from './duration.js'
+import { describe, parseDuration, Strategy, type Duration } from './duration.js'
 import { decodeEnvelope, encodeEnvelope } from './envelope.js'
 import {
   ClosedError, InvalidKeyError, InvalidOptionError, InvalidValueError, L2Error, L2TimeoutError, LoaderResultError,
@@ -10,7 +10,7 @@ import { FAILED as SYNC_FAILED, InvalidationSync, type InvalidationMessage, type
 import type { CacheEvent, CacheStats, StaleEvent, TierStats } from './events.js'
 import {
   checkBoolean, checkDuration, checkFunction, checkKnown, checkName, checkPositive, checkRatio, checkTags, checkTtl,
-  KNOWN_OPTIONS, type BatchLoader, type CacheOptions, type LoadOptions, type Loader, type ReadOptions, type TierConfig,
+  KNOWN_OPTIONS, type BatchLoader, type CacheOptions, type LoadOptions, type Loader, type LoadContext, type ReadOptions, type TierConfig,
   type WriteOptions,
 } from './options.js'
 import { defaultSerializer, type Serializer } from './serializer.js'
@@ -87,6 +87,20 @@ const DEFAULT_MAX_KEY_LENGTH = 1024
 const DEFAULT_L2_TIMEOUT = 1000
 const NO_TAGS: readonly string[] = []
 const noop = (): void => undefined
+
+/** The `LoadContext` handed to a loader: what it sets overrides the load's options. */
+class LoadContextImpl implements LoadContext {
+  ttl: number | undefined
+  tags: readonly string[] | undefined
+  constructor(readonly key: string) {}
+  setTtl(ttl: Duration): void {
+    if (ttl === undefined) throw new InvalidOptionError('setTtl needs a duration; got undefined', { option: 'setTtl', key: this.key })
+    this.ttl = checkTtl(ttl, 'setTtl', 0)
+  }
+  setTags(tags: readonly string[]): void {
+    this.tags = checkTags(tags, 'setTags')
+  }
+}
 
 /**
  * A multi-level cache. Create one with `createCache`.
@@ -1076,13 +1090,14 @@ export class TierCache {
    */
   async #loadWithTimeouts(key: string, loader: Loader, options: LoadOptions | undefined, flight: Flight | undefined, stale: Hit | undefined): Promise<unknown> {
     const load = (): Promise<unknown> => this.#runLoader([key], async () => {
-      const value = await loader(key)
+      const ctx = new LoadContextImpl(key)
+      const value = await loader(key, ctx)
       if (value === undefined) {
         throw new LoaderResultError(`loader for key ${describe(key)} returned undefined; return null to cache absence`, { namespace: this.namespace, key })
       }
       if (flight === undefined || !flight.superseded) {
-        const ttl = value === null ? checkTtl(options?.nullTtl, 'nullTtl', this.#nullTtl) : checkTtl(options?.ttl, 'ttl', this.#ttl)
-        await this.#write([{ key, value, ttl, tags: checkTags(options?.tags, 'tags') }], 'set', flight === undefined ? undefined : new Set([flight]))
+        const ttl = ctx.ttl ?? (value === null ? checkTtl(options?.nullTtl, 'nullTtl', this.#nullTtl) : checkTtl(options?.ttl, 'ttl', this.#ttl))
+        await this.#write([{ key, value, ttl, tags: ctx.tags ?? checkTags(options?.tags, 'tags') }], 'set', flight === undefined ? undefined : new Set([flight]))
       }
       return value
     })

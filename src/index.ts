@@ -20,7 +20,7 @@ export {
 } from './observability.js'
 export { instrumentOtel, type OtelApi, type OtelOptions, type OtelTarget } from './telemetry.js'
 export { eventLogger, type EventLoggerOptions, type LogRecord } from './logging.js'
-export type { BatchLoader, CacheOptions, Loader, LoadOptions, ReadOptions, TierConfig, WriteOptions } from './options.js'
+export type { BatchLoader, CacheOptions, Loader, LoadContext, LoadOptions, ReadOptions, TierConfig, WriteOptions } from './options.js'
 export type { ErrorCode } from './errors.js'
 export { cacheable, cacheableBatch, cachePut, cacheEvict, cacheEvictBatch, cached, type CacheableOptions, type CacheableBatchOptions, type CachePutOptions, type CacheEvictOptions, type CacheEvictBatchOptions, type CacheSource, type KeySource, type OnCacheError, type DecoratorErrorEvent, type DecoratorName } from './decorators.js'
 /** The error classes, each with a stable `code`: `errors.InvalidKeyError` (`E_INVALID_KEY`), … */

@@ -5,8 +5,35 @@ import type { Serializer } from './serializer.js'
 import type { CacheEvent } from './events.js'
 import type { CircuitBreakerOptions } from './circuit-breaker.js'
 
-/** Loads one value on a miss. Return `null` to cache absence (for `nullTtl`); never `undefined`. */
-export type Loader<T = unknown> = (key: string) => T | Promise<T>
+/**
+ * Loads one value on a miss. Return `null` to cache absence (for `nullTtl`); never `undefined`.
+ * The second argument lets the loader set the entry's ttl and tags from what it learned.
+ * @example const loader: Loader<User> = async (key, ctx) => { const r = await api(key); ctx.setTtl(r.maxAge * 1000); return r.user }
+ */
+export type Loader<T = unknown> = (key: string, ctx: LoadContext) => T | Promise<T>
+
+/**
+ * What a loader may decide about the entry it is loading, known only once it has loaded (an
+ * origin's `max-age`, the tags of what it read). Each setter checks its argument and throws an
+ * `InvalidOptionError` (`E_INVALID_OPTION`) on a bad one; the last call wins.
+ * @example
+ * ```ts
+ * await cache.getOrLoad('page:/a', async (_key, ctx) => {
+ *   const res = await fetch(origin + '/a')
+ *   ctx.setTtl('10m')
+ *   ctx.setTags(['pages'])
+ *   return await res.text()
+ * })
+ * ```
+ */
+export interface LoadContext {
+  /** The key being loaded. */
+  readonly key: string
+  /** This entry's time to live, in place of the `ttl` option (and of `nullTtl` for a `null` result). */
+  setTtl(ttl: Duration): void
+  /** This entry's tags, in place of the `tags` option. */
+  setTags(tags: readonly string[]): void
+}
 
 /**
  * Loads many values at once. Receives the missing keys (de-duplicated) and returns a `Map` or

@@ -431,9 +431,8 @@ export function cacheRoute(options: CacheRouteOptions): MiddlewareHandler {
     let own: Promise<Run> | undefined
     let early!: () => void
     const answerable = new Promise<undefined>((resolve) => (early = () => resolve(undefined)))
-    // read by the engine when the loader returns: the entry's own lifetime and tags
     const loadOptions: LoadOptions = { allowStale: false, ttl: o.ttl + o.grace, nullTtl: o.passTtl }
-    const flight = cache.getOrLoad<RouteEntry | null>(key, async () => {
+    const flight = cache.getOrLoad<RouteEntry | null>(key, async (_key, ctx) => {
       own = run(c, next, req, !req.head)
       const done = await own
       if (done.refused !== undefined || done.captured!.streaming) early() // the client need not wait for the cache
@@ -442,8 +441,9 @@ export function cacheRoute(options: CacheRouteOptions): MiddlewareHandler {
         if (outcome.error) throw new OriginError(outcome.reason)
         return null // hit-for-pass
       }
-      loadOptions.ttl = outcome.life
-      loadOptions.tags = outcome.tags
+      // the entry's own lifetime (the origin's Cache-Control) and tags
+      ctx.setTtl(outcome.life)
+      ctx.setTags(outcome.tags)
       return outcome.entry
     }, loadOptions)
     const settled = flight.then((value) => ({ value }), (error: unknown) => ({ error }))

@@ -51,6 +51,28 @@ describe.each(BACKENDS)('invalidation by tag, on %s', (backend) => {
     expect(calls.n).toBe(3)
   })
 
+  it('keeps the handler tags and the origin max-age when the cache is instrumented (OTel, dashboard latency)', async () => {
+    const { open, clock } = routeCaches(backend, track)
+    const cache = open()
+    const records: string[] = []
+    cache.instrument({ end: (_, r) => records.push(`${r.operation}:${r.result}`) })
+    const { app, calls } = shop(cache, clock)
+    app.get('/short', cacheRoute({ cache, clock, ttl: '1h' }), (c) => {
+      calls.n++
+      c.header('cache-control', 'public, max-age=2')
+      return c.text(`short ${calls.n}`)
+    })
+    expect((await seen(app.request('/products/1'))).cache).toBe('MISS')
+    expect((await seen(app.request('/products/1'))).cache).toBe('HIT')
+    await app.request('/products/1/price/12', { method: 'PUT' })
+    expect((await seen(app.request('/products/1'))).cache).toBe('MISS')
+    expect((await seen(app.request('/short'))).cache).toBe('MISS')
+    clock.advance(2_001)
+    expect((await seen(app.request('/short'))).cache).toBe('MISS') // max-age=2 ruled, not the route's 1h
+    expect(calls.n).toBe(4)
+    expect(records).toContain('load:ok')
+  })
+
   it('the tags option (a list, or a function of the context) and the handler tags add up', async () => {
     const { open, clock } = routeCaches(backend, track)
     const cache = open()

@@ -34,6 +34,39 @@ describe('ttl', () => {
     expect(await cache.get('long')).toBe(1)
   })
 
+  it('lets a loader set its entry\'s ttl and tags once it knows them (ctx.setTtl, ctx.setTags)', async () => {
+    const clock = fakeClock()
+    const cache = createCache({ namespace: 'ttl-ctx', l1: lru(), l2: memoryStore({ clock }), clock, jitter: 0, ttl: '1h' })
+    const seen: string[] = []
+    await cache.getOrLoad('a', (key, ctx) => {
+      seen.push(ctx.key, key)
+      ctx.setTtl('2s')
+      ctx.setTags(['t'])
+      return 'A'
+    }, { ttl: '1h', tags: ['ignored'] })
+    await cache.getOrLoad('gone', (_key, ctx) => {
+      ctx.setTtl(500) // wins over nullTtl for a null result too
+      return null
+    })
+    expect(seen).toEqual(['a', 'a'])
+    expect(await cache.deleteByTag('ignored')).toBe(0)
+    clock.advance(501)
+    expect(await cache.get('gone')).toBeUndefined()
+    clock.advance(1_500)
+    expect(await cache.get('a')).toBeUndefined()
+    await cache.getOrLoad('b', (_key, ctx) => (ctx.setTags(['t']), 'B'))
+    expect(await cache.deleteByTag('t')).toBe(1)
+    expect(await cache.get('b')).toBeUndefined()
+    for (const bad of [0, -1, 'soon', undefined]) {
+      const error = await cache.getOrLoad(`bad-ttl-${String(bad)}`, (_key, ctx) => (ctx.setTtl(bad as never), 1)).catch((e: unknown) => e)
+      expect(error).toMatchObject({ code: 'E_INVALID_OPTION', option: 'setTtl' })
+    }
+    const error = await cache.getOrLoad('bad-tags', (_key, ctx) => (ctx.setTags([''] as never), 1)).catch((e: unknown) => e)
+    expect(error).toMatchObject({ code: 'E_INVALID_OPTION', option: 'setTags' })
+    expect(await cache.get('bad-tags')).toBeUndefined()
+    await cache.close()
+  })
+
   it('spreads expiries by ±jitter in Redis (default 10%)', async () => {
     const store = testRedis()
     const client = await store.client()
