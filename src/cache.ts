@@ -302,7 +302,6 @@ export class TierCache {
         transport,
         pollInterval: invalidation.pollInterval,
         clock: this.#clock,
-        origin: crypto.randomUUID(),
         listen: this.#l1 !== undefined,
         hooks: {
           apply: (message) => this.#applyRemote(message),

@@ -70,7 +70,8 @@ export class InvalidationSync {
   readonly #transport: Transport
   readonly #pollInterval: number
   readonly #clock: Clock
-  readonly #origin: string
+  /** Made on first use: workerd forbids random values at module scope, where a cache may be created. */
+  #origin: string | undefined
   readonly #hooks: SyncHooks
   readonly #listen: boolean
   #cursor: string | undefined
@@ -96,19 +97,18 @@ export class InvalidationSync {
   /**
    * @param listen false for an instance without L1: it only publishes
    */
-  constructor(options: { bus: InvalidationBus; transport: Transport; pollInterval: number; clock: Clock; origin: string; listen: boolean; hooks: SyncHooks }) {
+  constructor(options: { bus: InvalidationBus; transport: Transport; pollInterval: number; clock: Clock; listen: boolean; hooks: SyncHooks }) {
     this.#bus = options.bus
     this.#transport = options.transport
     this.#pollInterval = options.pollInterval
     this.#clock = options.clock
-    this.#origin = options.origin
     this.#listen = options.listen
     this.#hooks = options.hooks
     this.#lastSync = this.#clock.now()
   }
 
   get origin(): string {
-    return this.#origin
+    return (this.#origin ??= crypto.randomUUID())
   }
 
   /** Epoch ms when the next poll is due; Infinity when this instance does not poll. */
@@ -156,7 +156,7 @@ export class InvalidationSync {
 
   /** Publishes a message (and any that failed before); never throws. */
   async publish(message: InvalidationMessage): Promise<void> {
-    const text = JSON.stringify({ o: this.#origin, ...(message.keys ? { k: message.keys } : {}), ...(message.tags ? { t: message.tags } : {}), ...(message.clear ? { c: 1 } : {}) })
+    const text = JSON.stringify({ o: this.origin, ...(message.keys ? { k: message.keys } : {}), ...(message.tags ? { t: message.tags } : {}), ...(message.clear ? { c: 1 } : {}) })
     const batch = [...this.#unsent.splice(0), text]
     for (let i = 0; i < batch.length; i++) {
       const result = await this.#hooks.call('publish', () => this.#bus.publish(batch[i]!))
@@ -242,7 +242,7 @@ export class InvalidationSync {
       this.#counts.receiveFailures++
       return
     }
-    if (parsed.o === this.#origin) return
+    if (parsed.o === this.origin) return
     this.#counts.received++
     const keys = Array.isArray(parsed.k) ? parsed.k.filter((k): k is string => typeof k === 'string') : undefined
     const tags = Array.isArray(parsed.t) ? parsed.t.filter((t): t is string => typeof t === 'string') : undefined

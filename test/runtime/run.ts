@@ -90,8 +90,8 @@ function expectedCases(runtime: string): number {
   const selected = cases.filter((c) => only === undefined || c.name.includes(only)).length
   return selected * 2 + (runtime === 'workerd' && only === undefined ? WORKERD_EXTRA : 0)
 }
-/** The Workers-only cases of test/runtime/workerd/worker.ts (3), the cross-request isolate check (1) and the Node ↔ workerd invalidation check (1). */
-const WORKERD_EXTRA = 5
+/** The Workers-only cases of test/runtime/workerd/worker.ts (4), the cross-request isolate check (1) and the Node ↔ workerd invalidation check (1). */
+const WORKERD_EXTRA = 6
 
 function tally(runtime: string, ms: number, phases: Record<string, number>, reports: SuiteReport[], extraFailures: string[], extraPassed = 0): RuntimeResult {
   const failures = [...extraFailures]

@@ -5,6 +5,8 @@
  *   HTTP through the REST bridge. Then the Workers-only cases below.
  * - `GET /suite?transport=tcp`: caches with `redis({ url: env.REDIS_URL })` (node-redis under
  *   nodejs_compat), opened and closed within this one request, as Workers require.
+ *   Both give the suite this request's ExecutionContext, which its Hono apps get as
+ *   `c.executionCtx` (cacheRoute hands background refreshes to its waitUntil).
  * - `GET /isolate?step=1|2&ns=…`: two requests showing that `fromEnv` keeps one cache, and
  *   its L1, per isolate.
  * - `GET /inval?ns=…&op=get|set|close&value=…`: a module-scope cache (HTTP L2, stream polling
@@ -21,8 +23,25 @@ interface Env extends WorkersEnv {
   UPSTASH_REDIS_REST_TOKEN: string
 }
 
+/**
+ * Created at module scope, where workerd forbids I/O, timers and random values: creating a
+ * cache must do none of them (the Worker would not start).
+ */
+const moduleCache = createCache({ namespace: 'rt-workerd-module-scope' })
+
 function workersCases(env: Env, ctx: WorkersContext): Case[] {
   return [
+    {
+      name: 'workers: a cache created at module scope serves requests (L2 from the bindings, invalidation on)',
+      async run() {
+        equal(Object.values(moduleCache.stats().tiers).map((t) => t.name), ['lru', 'upstash'], 'tiers')
+        await moduleCache.set('k', { at: 'module scope' })
+        equal(await moduleCache.get('k'), { at: 'module scope' }, 'read back')
+        await moduleCache.delete('k')
+        equal(await moduleCache.get('k'), undefined, 'deleted')
+        ok(moduleCache.diagnostics().invalidation.transport !== 'off', 'invalidation is on')
+      },
+    },
     {
       name: 'workers: fromEnv builds the cache from env (HTTP L2) and returns it again for the namespace',
       async run({ ctx: suite }) {
@@ -86,8 +105,8 @@ export default {
       const entry = { got: runtime, expected: 'workers' }
       const report =
         transport === 'tcp'
-          ? await runSuite({ runtime: 'workerd', transport, l2Name: 'redis', entry, createCache: (options) => createCache({ ...options, l2: redis({ url: env.REDIS_URL }) }) }, { only })
-          : await runSuite({ runtime: 'workerd', transport, l2Name: 'upstash', entry, createCache }, { only, extra: workersCases(env, ctx) })
+          ? await runSuite({ runtime: 'workerd', transport, l2Name: 'redis', entry, executionCtx: ctx, createCache: (options) => createCache({ ...options, l2: redis({ url: env.REDIS_URL }) }) }, { only })
+          : await runSuite({ runtime: 'workerd', transport, l2Name: 'upstash', entry, executionCtx: ctx, createCache }, { only, extra: workersCases(env, ctx) })
       return Response.json(report)
     }
     if (url.pathname === '/inval') {
