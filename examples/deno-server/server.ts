@@ -1,7 +1,9 @@
 /**
- * The example app on Deno: a Hono API served by `Deno.serve`, whose product route goes
- * through `getOrLoad` over a slow data source. The first request for a product answers
- * `X-Cache: MISS` (the loader runs, ~200 ms), the next ones `X-Cache: HIT`.
+ * The example app on Deno: a Hono API served by `Deno.serve`, whose product route is cached whole
+ * by the `cacheRoute` middleware (tiercache/hono) over a slow data source. The first request for
+ * a product answers `X-Cache: MISS` (the handler runs, ~200 ms), the next ones `X-Cache: HIT`
+ * (with `Age`, an `ETag` and a 304 for a matching `If-None-Match`); `DELETE /products/:id` drops
+ * the product's cached routes by tag (`cache.deleteByTag`), on every instance sharing the L2.
  *
  * `createCache` from `tiercache` is the Deno entry (the `deno` export condition); its L2 comes
  * from the environment: REDIS_URL → Redis over TCP, UPSTASH_REDIS_REST_URL +
@@ -12,6 +14,7 @@
  */
 import { Hono } from 'hono'
 import { createCache } from 'tiercache'
+import { cacheRoute } from 'tiercache/hono'
 
 declare const Deno: {
   env: { get(name: string): string | undefined }
@@ -27,7 +30,7 @@ interface Product {
   id: string
   name: string
   price: number
-  updatedAt: Date
+  updatedAt: string
 }
 
 let sourceQueries = 0
@@ -36,26 +39,23 @@ async function findProduct(id: string): Promise<Product | null> {
   sourceQueries++
   await new Promise((resolve) => setTimeout(resolve, 200))
   if (!/^\d+$/.test(id) || Number(id) > 1000) return null
-  return { id, name: `Product ${id}`, price: Number(id) * 1.5, updatedAt: new Date() }
+  return { id, name: `Product ${id}`, price: Number(id) * 1.5, updatedAt: new Date().toISOString() }
 }
 
 const cache = createCache({ namespace: 'example', ttl: '1m' })
 const app = new Hono()
 
-app.get('/products/:id', async (c) => {
+// fresh for 30 s, then served stale for up to 5 min while one refresh runs
+app.get('/products/:id', cacheRoute({ cache, ttl: '30s', grace: '5m' }), async (c) => {
   const id = c.req.param('id')
-  let loaded = false
-  const product = await cache.getOrLoad(`product:${id}`, () => {
-    loaded = true
-    return findProduct(id)
-  })
-  c.header('X-Cache', loaded ? 'MISS' : 'HIT')
+  c.set('cacheTags', [`product:${id}`]) // DELETE /products/:id drops it
+  const product = await findProduct(id)
   if (product === null) return c.json({ error: `no product ${id}` }, 404)
   return c.json(product)
 })
 
 app.delete('/products/:id', async (c) => {
-  await cache.delete(`product:${c.req.param('id')}`)
+  await cache.deleteByTag(`product:${c.req.param('id')}`)
   return c.body(null, 204)
 })
 

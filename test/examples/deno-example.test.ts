@@ -18,6 +18,7 @@ async function startExample(env: NodeJS.ProcessEnv): Promise<Started> {
   return app
 }
 
+/** GET /products/:id through cacheRoute: MISS, then HIT (same bytes, Age, ETag, 304); DELETE (deleteByTag) makes it a MISS again. */
 async function missThenHit(url: string, l2: string): Promise<void> {
   const id = String(1 + Math.floor(Math.random() * 1000))
   await fetch(`${url}/products/${id}`, { method: 'DELETE' })
@@ -28,20 +29,29 @@ async function missThenHit(url: string, l2: string): Promise<void> {
   expect(body).toMatchObject({ id, name: `Product ${id}` })
   const second = await fetch(`${url}/products/${id}`)
   expect(second.headers.get('x-cache')).toBe('HIT')
+  expect(second.headers.get('server-timing')).toBe('cache;desc="l1"')
+  expect(second.headers.get('age')).toMatch(/^\d+$/)
+  expect(second.headers.get('etag')).toBe(first.headers.get('etag'))
   expect(await second.json()).toEqual(body)
-  const stats = await (await fetch(`${url}/stats`)).json()
-  expect(stats).toMatchObject({ tiers: { l2: { name: l2 } }, sourceQueries: 1, l2Errors: 0 })
+  expect((await fetch(`${url}/products/${id}`, { headers: { 'if-none-match': first.headers.get('etag')! } })).status).toBe(304)
+  expect(await (await fetch(`${url}/stats`)).json()).toMatchObject({ tiers: { l2: { name: l2 } }, sourceQueries: 1, l2Errors: 0 })
+
+  expect((await fetch(`${url}/products/${id}`, { method: 'DELETE' })).status).toBe(204)
+  const third = await fetch(`${url}/products/${id}`)
+  expect(third.headers.get('x-cache')).toBe('MISS')
+  expect(await third.json()).toMatchObject({ id, name: `Product ${id}` })
+  expect(await (await fetch(`${url}/stats`)).json()).toMatchObject({ sourceQueries: 2, l2Errors: 0 })
   await fetch(`${url}/products/${id}`, { method: 'DELETE' })
 }
 
 describe('the Deno example (Deno.serve)', () => {
-  it('serves a product as MISS then HIT, L2 over TCP from REDIS_URL', async () => {
+  it('serves a product through cacheRoute as MISS then HIT, DELETE makes it a MISS, L2 over TCP from REDIS_URL', async () => {
     const app = await startExample({ REDIS_URL: inject('redisUrl'), UPSTASH_REDIS_REST_URL: '', UPSTASH_REDIS_REST_TOKEN: '' })
     expect(app.output()).toContain('L2: redis')
     await missThenHit(app.url, 'redis')
   })
 
-  it('serves a product as MISS then HIT, L2 over HTTP from UPSTASH_REDIS_REST_URL (the REST bridge)', async () => {
+  it('serves a product through cacheRoute as MISS then HIT, DELETE makes it a MISS, L2 over HTTP from UPSTASH_REDIS_REST_URL (the REST bridge)', async () => {
     const bridge = await startBridge(inject('redisUrl'))
     try {
       const app = await startExample({ REDIS_URL: '', UPSTASH_REDIS_REST_URL: bridge.url, UPSTASH_REDIS_REST_TOKEN: bridge.token })

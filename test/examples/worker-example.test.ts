@@ -30,10 +30,12 @@ afterAll(async () => {
 })
 
 describe('the Workers example under wrangler dev', () => {
-  it('serves a product as MISS then HIT, with L2 over HTTP from the bindings', async () => {
+  it('serves a product through cacheRoute as MISS then HIT, with L2 over HTTP from the bindings; DELETE makes it a MISS again', async () => {
     expect(worker.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+/)
     const id = String(1 + Math.floor(Math.random() * 1000))
     expect((await fetch(`${worker.url}/products/${id}`, { method: 'DELETE' })).status).toBe(204)
+    const queries = async (): Promise<number> => ((await (await fetch(`${worker.url}/stats`)).json()) as { sourceQueries: number }).sourceQueries
+    const before = await queries()
     const first = await fetch(`${worker.url}/products/${id}`)
     expect(first.status).toBe(200)
     expect(first.headers.get('x-cache')).toBe('MISS')
@@ -41,7 +43,18 @@ describe('the Workers example under wrangler dev', () => {
     expect(body).toMatchObject({ id, name: `Product ${id}` })
     const second = await fetch(`${worker.url}/products/${id}`)
     expect(second.headers.get('x-cache')).toBe('HIT')
+    expect(second.headers.get('server-timing')).toBe('cache;desc="l1"')
+    expect(second.headers.get('age')).toMatch(/^\d+$/)
+    expect(second.headers.get('etag')).toBe(first.headers.get('etag'))
     expect(await second.json()).toEqual(body)
+    expect((await fetch(`${worker.url}/products/${id}`, { headers: { 'if-none-match': first.headers.get('etag')! } })).status).toBe(304)
+    expect(await queries()).toBe(before + 1)
+
+    expect((await fetch(`${worker.url}/products/${id}`, { method: 'DELETE' })).status).toBe(204)
+    const third = await fetch(`${worker.url}/products/${id}`)
+    expect(third.headers.get('x-cache')).toBe('MISS')
+    expect(await third.json()).toMatchObject({ id, name: `Product ${id}` })
+    expect(await queries()).toBe(before + 2)
     const stats = await (await fetch(`${worker.url}/stats`)).json()
     expect(stats).toMatchObject({ namespace: 'example', tiers: { l1: { name: 'lru' }, l2: { name: 'upstash' } }, l2Errors: 0 })
     await fetch(`${worker.url}/products/${id}`, { method: 'DELETE' })

@@ -5,7 +5,8 @@
  * by the package name) and reports the JSON this returns.
  */
 import type { CacheOptions, TierCache } from 'tiercache'
-import { Hono } from 'hono'
+import { Hono, type ExecutionContext } from 'hono'
+import { cacheRoute } from 'tiercache/hono'
 
 export type Transport = 'tcp' | 'http'
 
@@ -22,6 +23,11 @@ export interface SuiteContext {
    * L1, its own connection) on the same Redis, like another process.
    */
   createCache(options: CacheOptions): TierCache
+  /**
+   * The Worker's ExecutionContext, on workerd: the Hono apps of the cases get it as
+   * `c.executionCtx` (what keeps a background refresh alive there). None elsewhere.
+   */
+  executionCtx?: { waitUntil(promise: Promise<unknown>): void }
 }
 
 export interface CaseResult {
@@ -96,6 +102,249 @@ export function ok(condition: unknown, what: string): void {
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
+
+// ------------------------------------------------------------------ cacheRoute (tiercache/hono)
+
+/** A whole answer of a Hono app, body read to the end. */
+interface Answer {
+  status: number
+  xCache: string | null
+  age: string | null
+  etag: string | null
+  timing: string
+  type: string | null
+  bytes: number[]
+  text: string
+}
+
+async function read(response: Response): Promise<Answer> {
+  const bytes = new Uint8Array(await response.arrayBuffer())
+  const h = response.headers
+  return {
+    status: response.status,
+    xCache: h.get('x-cache'),
+    age: h.get('age'),
+    etag: h.get('etag'),
+    timing: h.get('server-timing') ?? '',
+    type: h.get('content-type'),
+    bytes: [...bytes],
+    text: new TextDecoder().decode(bytes),
+  }
+}
+
+/** The strong ETag cacheRoute derives from a body: a quoted base64url SHA-256. */
+const STRONG_ETAG = /^"[A-Za-z0-9_-]{43}"$/
+
+/**
+ * The Hono ExecutionContext the cases pass to `app.request`: on workerd the Worker's own
+ * (`waitUntil` forwarded to it, and recorded), elsewhere none, as on Node, Deno and Bun servers.
+ */
+function executionContext(base: SuiteContext['executionCtx']): { ctx: ExecutionContext | undefined; waited: Promise<unknown>[] } {
+  const waited: Promise<unknown>[] = []
+  if (base === undefined) return { ctx: undefined, waited }
+  const ctx: ExecutionContext = {
+    waitUntil(promise) {
+      waited.push(promise)
+      base.waitUntil(promise)
+    },
+    passThroughOnException() {},
+    props: {},
+  }
+  return { ctx, waited }
+}
+
+/**
+ * Polls `read` every 25 ms until `done` holds for an answer, at most `bound` ms; every answer
+ * before it must pass `meanwhile` (which throws otherwise). Resolves to the answer for which
+ * `done` held; fails past the bound.
+ */
+async function until(read: () => Promise<Answer>, done: (a: Answer) => boolean, meanwhile: (a: Answer) => void, bound: number, what: string): Promise<Answer> {
+  const started = Date.now()
+  for (;;) {
+    const answer = await read()
+    if (done(answer)) return answer
+    meanwhile(answer)
+    if (Date.now() - started > bound) {
+      const { bytes: _bytes, ...shown } = answer
+      throw new AssertionError(`${what}: not within ${bound} ms; last answer ${show(shown)}`)
+    }
+    await sleep(25)
+  }
+}
+
+/**
+ * A product API cached by `cacheRoute`, as the examples build it: the handler tags its response
+ * with `c.set('cacheTags', [...])` and counts its runs per path.
+ */
+function productApp(cache: TierCache, runs: Map<string, number>, options: { ttl?: string; grace?: string; delayMs?: number } = {}): Hono {
+  const count = (path: string): number => {
+    const n = (runs.get(path) ?? 0) + 1
+    runs.set(path, n)
+    return n
+  }
+  const app = new Hono()
+  app.use('*', cacheRoute({ cache, ttl: options.ttl ?? '1m', ...(options.grace === undefined ? {} : { grace: options.grace }) }))
+  app.get('/products/:id', async (c) => {
+    const id = c.req.param('id')
+    c.set('cacheTags', [`product:${id}`])
+    const run = count(c.req.path)
+    await sleep(options.delayMs ?? 20)
+    return c.json({ id, name: `Product ${id}`, run })
+  })
+  app.get('/products/:id/reviews', async (c) => {
+    const id = c.req.param('id')
+    c.set('cacheTags', [`product:${id}`])
+    return c.json({ id, reviews: [], run: count(c.req.path) })
+  })
+  // bytes that are not UTF-8: stored as binary, base64 in L2
+  app.get('/images/:id', (c) => {
+    const run = count(c.req.path)
+    return c.body(new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0, 255, 128, 7, run]), 200, { 'content-type': 'image/png' })
+  })
+  app.get('/swr', async (c) => {
+    const run = count(c.req.path)
+    await sleep(options.delayMs ?? 20)
+    return c.text(`v${run}`)
+  })
+  return app
+}
+
+const routeCases: Case[] = [
+  {
+    name: "cacheRoute (tiercache/hono): MISS then HIT with X-Cache, Age, ETag, a 304 for If-None-Match, the same bytes, one handler run",
+    async run({ ctx, cache }) {
+      const runs = new Map<string, number>()
+      const { ctx: exec } = executionContext(ctx.executionCtx)
+      const app = productApp(cache(), runs)
+      const get = async (path: string, headers: Record<string, string> = {}): Promise<Answer> => read(await app.request(path, { headers }, {}, exec))
+
+      const miss = await get('/products/7')
+      equal([miss.status, miss.xCache, miss.age], [200, 'MISS', '0'], 'the first answer: status, X-Cache, Age')
+      ok(STRONG_ETAG.test(miss.etag ?? ''), `the first answer has a strong ETag, got ${show(miss.etag)}`)
+      ok(miss.timing.startsWith('cache;desc="origin";dur='), `the first answer's Server-Timing names the origin, got ${show(miss.timing)}`)
+      equal(JSON.parse(miss.text), { id: '7', name: 'Product 7', run: 1 }, 'the first body')
+
+      const hit = await get('/products/7')
+      equal([hit.status, hit.xCache, hit.timing, hit.etag, hit.type], [200, 'HIT', 'cache;desc="l1"', miss.etag, miss.type], 'the second answer: status, X-Cache, Server-Timing, ETag, Content-Type')
+      ok(/^\d+$/.test(hit.age ?? '') && Number(hit.age) <= 5, `the second answer's Age is whole seconds since the store, got ${show(hit.age)}`)
+      equal(hit.bytes, miss.bytes, 'the body bytes of the HIT')
+
+      const notModified = await get('/products/7', { 'if-none-match': miss.etag! })
+      equal([notModified.status, notModified.xCache, notModified.etag, notModified.bytes.length], [304, 'HIT', miss.etag, 0], 'a matching If-None-Match: status, X-Cache, ETag, body length')
+      const otherTag = await get('/products/7', { 'if-none-match': '"not-the-etag"' })
+      equal([otherTag.status, otherTag.xCache, otherTag.bytes], [200, 'HIT', miss.bytes], 'another If-None-Match gets the whole response')
+      equal(runs.get('/products/7'), 1, 'handler runs for /products/7')
+
+      // a stampede on a cold route: one handler run, every answer the same bytes
+      const answers = await Promise.all(Array.from({ length: 8 }, () => get('/products/8')))
+      equal(runs.get('/products/8'), 1, 'handler runs for 8 concurrent requests of /products/8')
+      equal(answers.filter((a) => a.xCache === 'MISS').length, 1, 'MISS answers among them')
+      equal(new Set(answers.map((a) => a.text)).size, 1, 'distinct bodies among them')
+    },
+  },
+  {
+    name: 'cacheRoute: a response stored by one instance is a HIT from L2 on another, JSON and binary byte for byte',
+    async run({ ctx, cache }) {
+      const runs = new Map<string, number>()
+      const { ctx: exec } = executionContext(ctx.executionCtx)
+      const a = productApp(cache(), runs)
+      const b = productApp(cache(), runs) // another process on the same Redis
+      const get = async (app: Hono, path: string): Promise<Answer> => read(await app.request(path, {}, {}, exec))
+      for (const path of ['/products/3', '/images/3']) {
+        const miss = await get(a, path)
+        equal(miss.xCache, 'MISS', `${path} on the first instance`)
+        const remote = await get(b, path)
+        equal([remote.status, remote.xCache, remote.timing, remote.etag, remote.type], [200, 'HIT', 'cache;desc="l2"', miss.etag, miss.type], `${path} on the other instance: status, X-Cache, Server-Timing, ETag, Content-Type`)
+        equal(remote.bytes, miss.bytes, `${path}: the bytes the other instance serves`)
+        const local = await get(b, path)
+        equal([local.xCache, local.timing, local.bytes], ['HIT', 'cache;desc="l1"', miss.bytes], `${path} again on the other instance, now from its L1`)
+        equal(runs.get(path), 1, `handler runs for ${path}`)
+      }
+      // the binary body, as the other instance decoded it from L2
+      equal((await get(productApp(cache(), runs), '/images/3')).bytes, [0x89, 0x50, 0x4e, 0x47, 0, 255, 128, 7, 1], '/images/3 from L2 on a third instance')
+    },
+  },
+  {
+    name: "cacheRoute: deleteByTag on one instance turns the routes tagged with c.set('cacheTags') into a MISS on the other",
+    async run({ ctx, cache }) {
+      const runs = new Map<string, number>()
+      const { ctx: exec } = executionContext(ctx.executionCtx)
+      const cacheA = cache()
+      const a = productApp(cacheA, runs)
+      const b = productApp(cache(), runs)
+      const get = async (app: Hono, path: string): Promise<Answer> => read(await app.request(path, {}, {}, exec))
+      const body = (answer: Answer): unknown => JSON.parse(answer.text)
+
+      for (const path of ['/products/1', '/products/1/reviews', '/products/2']) equal((await get(a, path)).xCache, 'MISS', `${path} on A`)
+      for (const path of ['/products/1', '/products/2']) {
+        equal((await get(b, path)).timing, 'cache;desc="l2"', `${path} on B, from L2`)
+        equal((await get(b, path)).timing, 'cache;desc="l1"', `${path} on B again, from its L1`)
+      }
+
+      await cacheA.deleteByTag('product:1')
+
+      // on A itself at once: its L1 and L2 entries are gone
+      const own = await get(a, '/products/1/reviews')
+      equal([own.xCache, (body(own) as { run: number }).run], ['MISS', 2], '/products/1/reviews on A after the deleteByTag: X-Cache, handler run')
+      // on B once the invalidation arrives (Pub/Sub over TCP; stream polling, pollInterval 1 s, over HTTP):
+      // until then only its old L1 copy may answer
+      const bound = ctx.transport === 'tcp' ? 3000 : 1000 + 4000
+      const answer = await until(
+        () => get(b, '/products/1'),
+        (x) => x.xCache === 'MISS',
+        (x) => equal([x.xCache, x.timing, body(x)], ['HIT', 'cache;desc="l1"', { id: '1', name: 'Product 1', run: 1 }], '/products/1 on B before the invalidation arrives'),
+        bound,
+        '/products/1 on B turning into a MISS after deleteByTag on A',
+      )
+      equal(body(answer), { id: '1', name: 'Product 1', run: 2 }, '/products/1 on B: the new body')
+      const untouched = await get(b, '/products/2')
+      equal([untouched.xCache, untouched.timing, (body(untouched) as { run: number }).run], ['HIT', 'cache;desc="l1"', 1], '/products/2 (another tag) on B: still its L1 entry')
+      const refilled = await get(a, '/products/1')
+      equal([refilled.xCache, refilled.timing, (body(refilled) as { run: number }).run], ['HIT', 'cache;desc="l2"', 2], "/products/1 on A: B's new entry, from L2")
+      equal(Object.fromEntries(runs), { '/products/1': 2, '/products/1/reviews': 2, '/products/2': 1 }, 'handler runs per path')
+    },
+  },
+  {
+    name: 'cacheRoute: stale-while-revalidate serves STALE at once and runs one background refresh (through executionCtx.waitUntil on workerd)',
+    async run({ ctx, cache }) {
+      const runs = new Map<string, number>()
+      const { ctx: exec, waited } = executionContext(ctx.executionCtx)
+      const app = productApp(cache(), runs, { ttl: '1s', grace: '30s', delayMs: 150 })
+      const get = async (): Promise<Answer> => read(await app.request('/swr', {}, {}, exec))
+      const first = await get()
+      equal([first.xCache, first.text], ['MISS', 'v1'], 'the first answer')
+      equal([(await get()).xCache], ['HIT'], 'while fresh')
+      await sleep(1100)
+
+      // past freshness: five requests at once all get the stale response before the refresh's handler runs
+      const before = waited.length
+      const responses = await Promise.all(Array.from({ length: 5 }, () => app.request('/swr', {}, {}, exec)))
+      equal(runs.get('/swr'), 1, 'handler runs when the stale answers are ready')
+      const stale = await Promise.all(responses.map(read))
+      equal(stale.map((s) => [s.status, s.xCache, s.text, s.etag]), Array(5).fill([200, 'STALE', 'v1', first.etag]), 'the stale answers: status, X-Cache, body, ETag')
+      ok(stale.every((s) => Number(s.age) >= 1), `the stale answers' Age counts from the store, got ${show(stale.map((s) => s.age))}`)
+
+      if (exec !== undefined) {
+        // workerd: the refresh is handed to c.executionCtx.waitUntil; once that settles it is done
+        equal(waited.length - before, 1, 'refreshes handed to executionCtx.waitUntil')
+        await Promise.all(waited)
+        equal(runs.get('/swr'), 2, 'handler runs once the waitUntil promise settled')
+        const next = await get()
+        equal([next.xCache, next.text], ['HIT', 'v2'], 'the next answer once the waitUntil promise settled')
+      }
+      const answer = await until(
+        get,
+        (x) => x.xCache === 'HIT',
+        (x) => equal([x.xCache, x.text], ['STALE', 'v1'], 'answers while the refresh runs'),
+        5000,
+        'the background refresh',
+      )
+      equal(answer.text, 'v2', 'the refreshed body')
+      ok(answer.etag !== first.etag && STRONG_ETAG.test(answer.etag ?? ''), `the refreshed entry has its own ETag, got ${show(answer.etag)}`)
+      equal(runs.get('/swr'), 2, 'handler runs: the first load and one background refresh')
+    },
+  },
+]
 
 // ------------------------------------------------------------------ the cases
 
@@ -213,39 +462,7 @@ export const cases: Case[] = [
       equal(await a.get('longer'), 'here', 'a per-call ttl')
     },
   },
-  {
-    name: 'a Hono route served through the cache: MISS, then HIT, then HIT on another instance',
-    async run({ cache }) {
-      let queries = 0
-      const appOn = (c: TierCache): Hono => {
-        const app = new Hono()
-        app.get('/products/:id', async (context) => {
-          const id = context.req.param('id')
-          let loaded = false
-          const product = await c.getOrLoad(`product:${id}`, async () => {
-            loaded = true
-            queries++
-            await sleep(20)
-            return { id, name: `Product ${id}` }
-          })
-          context.header('X-Cache', loaded ? 'MISS' : 'HIT')
-          return context.json(product)
-        })
-        return app
-      }
-      const first = appOn(cache())
-      const miss = await first.request('/products/7')
-      equal(miss.status, 200, 'status')
-      equal(miss.headers.get('x-cache'), 'MISS', 'first X-Cache')
-      equal(await miss.json(), { id: '7', name: 'Product 7' }, 'first body')
-      const hit = await first.request('/products/7')
-      equal(hit.headers.get('x-cache'), 'HIT', 'second X-Cache')
-      equal(await hit.json(), { id: '7', name: 'Product 7' }, 'second body')
-      const other = await appOn(cache()).request('/products/7')
-      equal(other.headers.get('x-cache'), 'HIT', 'X-Cache on another instance')
-      equal(queries, 1, 'data source queries')
-    },
-  },
+  ...routeCases,
 ]
 
 function randomId(): string {
