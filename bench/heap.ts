@@ -14,8 +14,8 @@ import { memoryDriver } from 'bentocache/drivers/memory'
 import { createCache as createCacheManager } from 'cache-manager'
 import { Keyv } from 'keyv'
 import { CacheableMemory } from 'cacheable'
-import { createCache } from '../runtimes/node.js'
-import { lru } from '../adapters/lru.js'
+import { createCache } from 'tiercache/node'
+import { lru } from 'tiercache/lru'
 
 const TTL_MS = 3_600_000
 

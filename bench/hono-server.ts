@@ -13,9 +13,9 @@
  */
 import { serve } from '@hono/node-server'
 import { Hono, type Context } from 'hono'
-import { createCache } from '../runtimes/default.js'
-import { lru } from '../adapters/lru.js'
-import { cacheRoute } from '../adapters/hono/index.js'
+import { createCache } from 'tiercache'
+import { lru } from 'tiercache/lru'
+import { cacheRoute } from 'tiercache/hono'
 
 const delayMs = Number(process.env.API_DELAY_MS ?? 10)
 const cache = createCache({ namespace: 'bench-hono', l1: lru(), l2: false, ttl: '1h' })

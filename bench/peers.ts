@@ -16,9 +16,9 @@ import { createCache as createCacheManager } from 'cache-manager'
 import { Keyv } from 'keyv'
 import KeyvRedis from '@keyv/redis'
 import { CacheableMemory } from 'cacheable'
-import { createCache } from '../runtimes/node.js'
-import { lru } from '../adapters/lru.js'
-import { redis } from '../adapters/redis.js'
+import { createCache } from 'tiercache/node'
+import { lru } from 'tiercache/lru'
+import { redis } from 'tiercache/redis'
 import { VALUE, VALUE_JSON, type Value } from './common.js'
 
 export { VALUE, VALUE_JSON, type Value }
