@@ -35,7 +35,7 @@ interface RemoteTier {
   readonly promote: boolean
   readonly breaker: CircuitBreaker | undefined
   /** Single gets waiting to be sent together at the end of this tick, by full key. */
-  readonly pending: Map<string, { resolve(value: string | null): void; reject(error: unknown): void }[]>
+  readonly pending: Map<string, ((raw: string | null | typeof FAILED) => void)[]>
 }
 
 /** A live entry read from some tier. */
@@ -143,6 +143,13 @@ export class TierCache {
   readonly #sync: InvalidationSync | undefined
   /** When the next stream poll is due (Infinity without polling); read on the L1 hot path. */
   #pollAt = Number.POSITIVE_INFINITY
+  /**
+   * Bumped by every write, delete, clear and applied invalidation: a direct read (no flight)
+   * promotes into L1 only if nothing changed while it was out, like a flight not superseded.
+   */
+  #epoch = 0
+  /** One shared tier and no grace: a plain `get` can read without a flight (`#directGet`). */
+  #direct = false
   readonly #pollInterval: number
   readonly #tagPrefix: string
   readonly #lockPrefix: string
@@ -271,6 +278,7 @@ export class TierCache {
       })
     })
     this.#remotes = remotes
+    this.#direct = remotes.length === 1 && this.#grace === 0
 
     this.#lease = resolveLease(options.lock)
     this.#lockTier = this.#lease > 0 ? remotes.find((tier) => tier.store.lock !== undefined && tier.store.unlock !== undefined) : undefined
@@ -348,6 +356,7 @@ export class TierCache {
     }
     const loader = options?.disableLoad === true ? undefined : this.#loader
     const status = this.#instruments === undefined ? undefined : statusOf(options)
+    if (loader === undefined && this.#direct && !this.#flights.has(key)) return this.#directGet(key, options?.allowStale !== false, status) as Promise<T | undefined>
     return this.#lookupOrJoin(key, { loader, options: undefined, allowStale: options?.allowStale !== false, status }) as Promise<T | undefined>
   }
 
@@ -516,6 +525,7 @@ export class TierCache {
    */
   async clear(): Promise<void> {
     this.#checkOpen('clear')
+    this.#epoch++
     for (const flight of this.#flights.values()) flight.superseded = true
     await Promise.all(this.#remotes.map((tier) => this.#call(tier, 'clear', NO_TAGS, () => tier.store.clear(this.#keyPrefix), true)))
     this.#flushLocal()
@@ -862,42 +872,57 @@ export class TierCache {
    * Runs a tier operation within l2Timeout and through the tier's circuit breaker; a failure
    * or a skipped call is counted, reported, and returned as FAILED. Never rejects.
    */
-  async #call<T>(tier: RemoteTier, operation: string, keys: readonly string[], run: () => Promise<T>, write: boolean): Promise<T | typeof FAILED> {
+  #call<T>(tier: RemoteTier, operation: string, keys: readonly string[] | (() => readonly string[]), run: () => Promise<T>, write: boolean): Promise<T | typeof FAILED> {
     const breaker = tier.breaker
     if (breaker !== undefined && !breaker.allow()) {
       this.#l2Skipped++
-      return this.#failed(tier, operation, keys, write, new Error(`circuit open after repeated failures; skipped`), false, true)
+      return Promise.resolve(this.#failed(tier, operation, keys, write, new Error(`circuit open after repeated failures; skipped`), false, true))
     }
-    let timer: ReturnType<typeof setTimeout> | undefined
+    let pending: Promise<T>
     try {
-      const pending = run()
-      let result: T
-      if (this.#l2Timeout > 0) {
-        pending.catch(noop) // it may settle after the timeout
-        result = await Promise.race([
-          pending,
-          new Promise<never>((_, reject) => {
-            timer = setTimeout(() => reject(new L2TimeoutError(operation, this.#l2Timeout, { namespace: this.namespace })), this.#l2Timeout)
-          }),
-        ])
-      } else result = await pending
-      breaker?.success()
-      return result
-    } catch (cause) {
-      breaker?.failure()
-      const timeout = cause instanceof L2TimeoutError
-      if (timeout) this.#l2Timeouts++
-      return this.#failed(tier, operation, keys, write, cause, timeout, false)
-    } finally {
-      if (timer !== undefined) clearTimeout(timer)
+      pending = run()
+    } catch (error) {
+      pending = Promise.reject(error)
     }
+    const timeout = this.#l2Timeout
+    if (timeout <= 0) {
+      return pending.then((result) => {
+        breaker?.success()
+        return result
+      }, (cause: unknown) => {
+        breaker?.failure()
+        return this.#failed(tier, operation, keys, write, cause, false, false)
+      })
+    }
+    // one promise settled by whichever comes first, the operation or its time limit
+    return new Promise<T | typeof FAILED>((resolve) => {
+      let late = false
+      const timer = setTimeout(() => {
+        late = true
+        breaker?.failure()
+        this.#l2Timeouts++
+        resolve(this.#failed(tier, operation, keys, write, new L2TimeoutError(operation, timeout, { namespace: this.namespace }), true, false))
+      }, timeout)
+      pending.then((result) => {
+        if (late) return
+        clearTimeout(timer)
+        breaker?.success()
+        resolve(result)
+      }, (cause: unknown) => {
+        if (late) return
+        clearTimeout(timer)
+        breaker?.failure()
+        resolve(this.#failed(tier, operation, keys, write, cause, false, false))
+      })
+    })
   }
 
-  #failed(tier: RemoteTier, operation: string, keys: readonly string[], write: boolean, cause: unknown, timeout: boolean, skipped: boolean): typeof FAILED {
+  #failed(tier: RemoteTier, operation: string, keys: readonly string[] | (() => readonly string[]), write: boolean, cause: unknown, timeout: boolean, skipped: boolean): typeof FAILED {
     this.#l2Errors++
     if (write) this.#l2WriteErrors++
+    if (this.#onEvent === undefined) return FAILED
     const error = new L2Error(tier.store.name, operation, { cause, namespace: this.namespace })
-    this.#emit({ type: 'l2:error', namespace: this.namespace, tier: tier.label, operation, keys, timeout, skipped, error })
+    this.#emit({ type: 'l2:error', namespace: this.namespace, tier: tier.label, operation, keys: typeof keys === 'function' ? keys() : keys, timeout, skipped, error })
     return FAILED
   }
 
@@ -971,6 +996,40 @@ export class TierCache {
     const entry = this.#l1?.get(key)
     if (entry === undefined || entry.expiresAt > now || entry.staleUntil <= now) return undefined
     return { value: entry.value, expiresAt: entry.expiresAt, staleUntil: entry.staleUntil, refreshAt: entry.refreshAt, source: 0, ...(entry.tags ? { tags: entry.tags } : {}) }
+  }
+
+  /**
+   * A plain read (no loader) with one shared tier and no grace: no flight to join or keep, since
+   * there is nothing to load and no stale L1 value to fall back on. Reads of one key in the same
+   * tick still share one request (`#coalescedGet`); a write meanwhile cancels the promotion.
+   */
+  #directGet(key: string, allowStale: boolean, status: RequestStatus | undefined): Promise<unknown> {
+    if (this.#l1 !== undefined) this.#tierMisses[0]!++
+    if (this.#clock.now() >= this.#pollAt) this.#track(this.#poll())
+    const tier = this.#remotes[0]!
+    const epoch = this.#epoch
+    return this.#coalescedGet(tier, this.#keyPrefix + key).then((raw) => {
+      const now = this.#clock.now()
+      const hit = raw === FAILED || raw === null ? undefined : this.#decode(tier, key, raw, now)
+      if (hit === undefined) {
+        this.#tierMisses[tier.index]!++
+        this.#record(MISS, key, status)
+        return undefined
+      }
+      if (hit.expiresAt > now) {
+        if (epoch === this.#epoch) this.#promote(key, hit, 0, now)
+        this.#record(tier.index, key, status)
+        return hit.value
+      }
+      // expired, within the grace another instance wrote it with
+      this.#tierMisses[tier.index]!++
+      if (!allowStale) {
+        this.#record(MISS, key, status)
+        return undefined
+      }
+      this.#served(key, tier.index, 'no-loader', status)
+      return hit.value
+    })
   }
 
   #lookupOrJoin(key: string, resolved: Resolved): Promise<unknown> {
@@ -1049,7 +1108,7 @@ export class TierCache {
       const fullKey = this.#keyPrefix + key
       for (let at = 0; at < this.#remotes.length; at++) {
         const tier = this.#remotes[at]!
-        const raw = await this.#call(tier, 'get', [key], () => this.#coalescedGet(tier, fullKey), false)
+        const raw = await this.#coalescedGet(tier, fullKey)
         if (raw === FAILED || raw === null) {
           this.#tierMisses[tier.index]!++
           continue
@@ -1147,7 +1206,7 @@ export class TierCache {
       // one round trip: SET NX first, then the read (a write that preceded a release is visible)
       const [acquired, raw] = await Promise.all([
         this.#call(tier, 'lock', [key], () => tier.store.lock!(lockKey, token, this.#lease), false),
-        this.#call(tier, 'get', [key], () => this.#coalescedGet(tier, fullKey), false),
+        this.#coalescedGet(tier, fullKey),
       ])
       const now = this.#clock.now()
       const hit = raw === FAILED || raw === null ? undefined : this.#decode(tier, key, raw, now)
@@ -1177,31 +1236,43 @@ export class TierCache {
 
   /**
    * Queues a single read; every read queued in the same tick goes out as one MGET (one
-   * pipeline over HTTP) when the tick ends.
+   * pipeline over HTTP) when the tick ends, under one time limit. Never rejects: a failed or
+   * skipped read resolves FAILED (counted once per batch).
    */
-  #coalescedGet(tier: RemoteTier, fullKey: string): Promise<string | null> {
+  #coalescedGet(tier: RemoteTier, fullKey: string): Promise<string | null | typeof FAILED> {
     const pending = tier.pending
     if (pending.size === 0) queueMicrotask(() => this.#flushGets(tier))
-    return new Promise((resolve, reject) => {
+    return new Promise((resolve) => {
       const waiters = pending.get(fullKey)
-      if (waiters === undefined) pending.set(fullKey, [{ resolve, reject }])
-      else waiters.push({ resolve, reject })
+      if (waiters === undefined) pending.set(fullKey, [resolve])
+      else waiters.push(resolve)
     })
   }
 
   #flushGets(tier: RemoteTier): void {
-    const batch = [...tier.pending]
-    tier.pending.clear()
-    if (batch.length > 1) this.#coalescedReads += batch.length - 1
-    const reading = batch.length === 1 ? tier.store.get(batch[0]![0]).then((raw) => [raw]) : mgetOf(tier.store, batch.map(([key]) => key))
-    reading.then(
-      (raws) => batch.forEach(([, waiters], i) => {
-        for (const waiter of waiters) waiter.resolve(raws[i] ?? null)
-      }),
-      (error: unknown) => batch.forEach(([, waiters]) => {
-        for (const waiter of waiters) waiter.reject(error)
-      }),
-    )
+    const pending = tier.pending
+    if (pending.size === 1) {
+      // the common lone read: no batch arrays
+      let fullKey = ''
+      let waiters: ((raw: string | null | typeof FAILED) => void)[] = []
+      for (const [k, w] of pending) (fullKey = k), (waiters = w)
+      pending.clear()
+      void this.#call(tier, 'get', () => [fullKey.slice(this.#keyPrefix.length)], () => tier.store.get(fullKey), false).then((raw) => {
+        for (const resolve of waiters) resolve(raw)
+      })
+      return
+    }
+    const batch = [...pending]
+    pending.clear()
+    this.#coalescedReads += batch.length - 1
+    const fullKeys = batch.map(([fullKey]) => fullKey)
+    const keys = fullKeys.map((fullKey) => fullKey.slice(this.#keyPrefix.length))
+    void this.#call(tier, 'mget', keys, () => mgetOf(tier.store, fullKeys), false).then((raws) => {
+      for (let i = 0; i < batch.length; i++) {
+        const raw = raws === FAILED ? FAILED : (raws[i] ?? null)
+        for (const resolve of batch[i]![1]) resolve(raw)
+      }
+    })
   }
 
   /** Starts one background load of `key` unless one is already running; never throws. */
@@ -1401,6 +1472,7 @@ export class TierCache {
       const ttl = this.#ttlWithJitter(entry.ttl)
       return { ...entry, ttl, payload: this.#remotes.length > 0 ? this.#serialize(entry.key, entry.value) : '' }
     })
+    this.#epoch++
     for (const entry of entries) {
       const flight = this.#flights.get(entry.key)
       if (flight !== undefined && own?.has(flight) !== true) flight.superseded = true
@@ -1441,6 +1513,7 @@ export class TierCache {
 
   async #remove(keys: readonly string[], operation: 'delete' | 'mdelete'): Promise<void> {
     if (keys.length === 0) return
+    this.#epoch++
     for (const key of keys) {
       const flight = this.#flights.get(key)
       if (flight !== undefined) flight.superseded = true
@@ -1475,6 +1548,7 @@ export class TierCache {
       return
     }
     const l1 = this.#l1
+    this.#epoch++
     for (const key of message.keys ?? []) {
       l1?.delete(key)
       const flight = this.#flights.get(key)
@@ -1484,6 +1558,7 @@ export class TierCache {
   }
 
   #flushLocal(): void {
+    this.#epoch++
     for (const flight of this.#flights.values()) flight.superseded = true
     this.#l1?.clear()
     this.#tagIndex.clear()
@@ -1498,6 +1573,7 @@ export class TierCache {
       if (keys === undefined) continue
       this.#tagIndex.delete(tag)
       this.#tagIndexSize -= keys.size
+      this.#epoch++
       for (const key of keys) {
         this.#l1?.delete(key)
         const flight = this.#flights.get(key)
