@@ -954,15 +954,13 @@ export class TierCache {
     if (envelope !== undefined) {
       if (envelope.staleUntil <= now && envelope.expiresAt <= now) return undefined
       try {
-        return {
-          value: this.#serializer.deserialize(envelope.payload),
-          expiresAt: envelope.expiresAt,
-          staleUntil: Math.max(envelope.staleUntil, envelope.expiresAt),
-          refreshAt: this.#refreshAt(envelope.expiresAt, envelope.ttl),
-          raw,
-          source: tier.index,
-          ...(envelope.tags.length > 0 ? { tags: envelope.tags } : {}),
-        }
+        const value = this.#serializer.deserialize(envelope.payload)
+        const { expiresAt } = envelope
+        const staleUntil = envelope.staleUntil > expiresAt ? envelope.staleUntil : expiresAt
+        const refreshAt = this.#refreshAt(expiresAt, envelope.ttl)
+        return envelope.tags.length > 0
+          ? { value, expiresAt, staleUntil, refreshAt, raw, source: tier.index, tags: envelope.tags }
+          : { value, expiresAt, staleUntil, refreshAt, raw, source: tier.index }
       } catch {
         // fall through: counted as corrupt
       }
@@ -1160,6 +1158,10 @@ export class TierCache {
       return value
     })
     const loading = this.#lockTier === undefined ? load() : this.#lockedLoad(key, load)
+    if (this.#hardTimeout <= 0 && (stale === undefined || this.#softTimeout <= 0)) {
+      // nothing to race: the caller waits for the load itself
+      return stale !== undefined && this.#staleOnError ? loading.catch(() => LOAD_FAILED) : loading
+    }
     loading.catch(noop) // the caller may have moved on (timeouts); failures are counted in #runLoader
     const timers: ReturnType<typeof setTimeout>[] = []
     const racers: Promise<unknown>[] = [loading]
@@ -1466,6 +1468,9 @@ export class TierCache {
     publish = false,
   ): Promise<void> {
     if (entries.length === 0) return
+    if (entries.length === 1 && entries[0]!.tags.length === 0 && this.#remotes.length === 1 && !(publish && this.#sync !== undefined)) {
+      return this.#writeOne(entries[0]!.key, entries[0]!.value, entries[0]!.ttl, operation, own)
+    }
     if (entries.some((entry) => entry.tags.length > 0)) this.#checkTagSupport(operation)
     const now = this.#clock.now()
     const prepared = entries.map((entry) => {
@@ -1499,6 +1504,24 @@ export class TierCache {
       const ttl = entry.ttl * this.#l1Scale
       this.#setL1(entry.key, entry.value, now + ttl, now + ttl + this.#grace, this.#refreshAt(now + ttl, ttl), now, entry.tags)
     }
+  }
+
+  /** `#write` of one untagged entry to one shared tier, without the batch's arrays. */
+  async #writeOne(key: string, value: unknown, ttl: number, operation: 'set' | 'mset', own: ReadonlySet<Flight> | undefined): Promise<void> {
+    const now = this.#clock.now()
+    const jittered = this.#ttlWithJitter(ttl)
+    const payload = this.#serialize(key, value)
+    this.#epoch++
+    const flight = this.#flights.get(key)
+    if (flight !== undefined && own?.has(flight) !== true) flight.superseded = true
+    this.#sets++
+    const tier = this.#remotes[0]!
+    const scaled = Math.max(1, Math.round(jittered * tier.scale))
+    const stored = encodeEnvelope(now + scaled, now + scaled + this.#grace, scaled, NO_TAGS, payload)
+    const fullKey = this.#keyPrefix + key
+    await this.#call(tier, operation, [key], () => tier.store.set(fullKey, stored, scaled + this.#grace), true)
+    const l1Ttl = jittered * this.#l1Scale
+    this.#setL1(key, value, now + l1Ttl, now + l1Ttl + this.#grace, this.#refreshAt(now + l1Ttl, l1Ttl), now, undefined)
   }
 
   #serialize(key: string, value: unknown): string {

@@ -37,10 +37,10 @@ export function decodeEnvelope(text: unknown): Envelope | undefined {
   const e = c < 0 ? -1 : text.indexOf('|', c + 1)
   const d = e < 0 ? -1 : text.indexOf('|', e + 1)
   if (d < 0) return undefined
-  const expiresAt = Number(text.slice(a, b))
-  const staleUntil = Number(text.slice(b + 1, c))
-  const ttl = Number(text.slice(c + 1, e))
-  const tagLength = Number(text.slice(e + 1, d))
+  const expiresAt = numberAt(text, a, b)
+  const staleUntil = numberAt(text, b + 1, c)
+  const ttl = numberAt(text, c + 1, e)
+  const tagLength = numberAt(text, e + 1, d)
   if (!Number.isFinite(expiresAt) || !Number.isFinite(staleUntil) || !Number.isFinite(ttl) || !Number.isInteger(tagLength) || tagLength < 0) return undefined
   const payloadStart = d + 1 + tagLength
   if (payloadStart > text.length) return undefined
@@ -55,4 +55,20 @@ export function decodeEnvelope(text: unknown): Envelope | undefined {
     }
   }
   return { expiresAt, staleUntil, ttl, tags, payload: text.slice(payloadStart) }
+}
+
+/**
+ * The number written in `text` between `start` and `end`. Header fields are integers written
+ * by `encodeEnvelope`, read here digit by digit without cutting substrings (this runs for
+ * every key an L2 read returns); anything else goes through `Number`.
+ */
+function numberAt(text: string, start: number, end: number): number {
+  if (end - start > 15 || end === start) return Number(text.slice(start, end))
+  let n = 0
+  for (let i = start; i < end; i++) {
+    const digit = text.charCodeAt(i) - 48
+    if (digit < 0 || digit > 9) return Number(text.slice(start, end))
+    n = n * 10 + digit
+  }
+  return n
 }

@@ -8,6 +8,14 @@ describe('entry envelope', () => {
     expect(decodeEnvelope(encodeEnvelope(5, 5, 1, [], ''))).toEqual({ expiresAt: 5, staleUntil: 5, ttl: 1, tags: [], payload: '' })
   })
 
+  it('reads header numbers exactly, whatever their form (digits are read without substrings)', () => {
+    const now = 1_763_780_000_123
+    expect(decodeEnvelope(encodeEnvelope(now, now + 30_000, 3_600_000, [], 'j1'))).toMatchObject({ expiresAt: now, staleUntil: now + 30_000, ttl: 3_600_000 })
+    expect(decodeEnvelope('tc1|1.5|2e3|1e21|0|j1')).toMatchObject({ expiresAt: 1.5, staleUntil: 2000, ttl: 1e21, payload: 'j1' })
+    expect(decodeEnvelope('tc1|12345678901234567|1|1|0|j1')).toMatchObject({ expiresAt: 12345678901234567 })
+    expect(decodeEnvelope('tc1|1|2|3|1x|j1')).toBeUndefined()
+  })
+
   it.each([
     null, 42, '', 'hello', '{"json":true}', 'tc1|', 'tc1|1|2', 'tc1|1|2|3', 'tc1|x|2|3|0|j1', 'tc1|1|2|y|0|j1', 'tc1|1|2|3|-1|j1',
     'tc1|1|2|3|99|j1', 'tc1|1|2|3|3|abcj1', 'tc1|1|2|3|5|[123]j1', 'tc2|1|2|3|0|j1',
