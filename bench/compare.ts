@@ -319,11 +319,11 @@ async function main(): Promise<void> {
       await r.loop(20_000, op)
       const ns = await r.loop(20_000, op)
       r.aOps = Math.max(2_000, Math.min(1_000_000, Math.round((A_SAMPLE_MS * 1e6) / ns)))
-      await runB(s, 200)
+      await runB(s, 1000)
       await runB64(s, 10)
       await runC(r, 1)
-      await runD(s, 50)
-      await runE(s, 200)
+      await runD(s, 500)
+      await runE(s, 1000)
     }
     for (const r of runners) {
       r.stampedeLoads = 0
