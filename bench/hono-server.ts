@@ -2,7 +2,8 @@
  * The server `bench/hono.ts` loads: one Hono app on @hono/node-server with three routes.
  *
  *   GET /hello                 c.text('hello'): the static baseline
- *   GET /cached/products/:id   cacheRoute over the API handler (L1 hits once warm)
+ *   GET /cached/products/:id   cacheRoute as middleware before the API handler (L1 hits once warm)
+ *   GET /wrapped/products/:id  cacheRoute wrapped around the API handler, the route's only handler
  *   GET /uncached/products/:id the same API handler without the cache
  *   GET /floor/products/:id    the least a caching middleware can do on a hit, for reference:
  *                              one L1 read and one Response with the same headers, no HTTP rules
@@ -32,6 +33,7 @@ interface Stored { body: string; type: string; etag: string }
 const app = new Hono()
 app.get('/hello', (c) => c.text('hello'))
 app.get('/cached/products/:id', cacheRoute({ cache }), product)
+app.get('/wrapped/products/:id', cacheRoute({ cache }, product))
 app.get('/uncached/products/:id', product)
 app.get('/floor/products/:id', async (c, next) => {
   const hit = await floorCache.get<Stored>(c.req.path)

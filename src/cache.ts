@@ -361,6 +361,30 @@ export class TierCache {
   }
 
   /**
+   * The value of `key` if L1 holds it fresh and nothing is due (an invalidation poll, a
+   * refresh-ahead, instrumentation), synchronously; otherwise `undefined`, and nothing is
+   * counted: go on with `get` or `getOrLoad`, which count the request. A hit counts as a request
+   * answered by L1, like a `get`. For hot paths that cannot afford a promise per hit (a route
+   * cache answering from memory); never reads a shared tier.
+   * @param accept the caller's own test of the value (e.g. its own freshness); a value it
+   *   rejects is not counted and `undefined` is returned. @default accepts every value
+   * @example const page = cache.peek<string>(key) ?? (await cache.getOrLoad(key, render))
+   */
+  peek<T = unknown>(key: string, accept?: (value: T) => boolean): T | undefined {
+    const l1 = this.#l1
+    if (l1 === undefined || this.#instruments !== undefined || typeof key !== 'string' || this.#closed) return undefined
+    const entry = l1.get(key)
+    if (entry === undefined) return undefined
+    const now = this.#systemTime ? Date.now() : this.#clock.now()
+    if (entry.expiresAt <= now || now >= this.#pollAt || entry.refreshAt <= now) return undefined
+    if (accept !== undefined && !accept(entry.value as T)) return undefined
+    this.#requests++
+    this.#l1Hits++
+    if (this.#onEvent !== undefined) this.#emit({ type: 'hit', namespace: this.namespace, key, tier: 'l1', stale: false })
+    return entry.value as T
+  }
+
+  /**
    * Reads a value and, on a miss, calls `loader` once per key however many callers wait
    * (single-flight), caches its result (a `null` result for `nullTtl`) and returns it.
    * A loader error reaches every waiter and is never cached (but with `staleOnError` a

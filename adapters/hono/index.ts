@@ -21,7 +21,7 @@
  * See docs/hono.md.
  * @module
  */
-import type { Context, MiddlewareHandler, Next } from 'hono'
+import type { Context, Env, Handler, MiddlewareHandler, Next } from 'hono'
 import type { TierCache } from '../../src/cache.js'
 import { systemClock, type Clock } from '../../src/contracts.js'
 import { describe, type Duration } from '../../src/duration.js'
@@ -224,8 +224,17 @@ class OriginError extends Error {
  * })
  * ```
  */
-export function cacheRoute(options: CacheRouteOptions): MiddlewareHandler {
+export function cacheRoute(options: CacheRouteOptions): MiddlewareHandler
+/**
+ * The same route cache wrapped around one handler, as the route's only handler: Hono then
+ * calls it without its middleware chain, and an L1 hit is answered synchronously (no promise),
+ * which is what lets a cached route keep up with a static one.
+ * @example app.get('/api/products/:id', cacheRoute({ cache, ttl: '30s' }, (c) => c.json(find(c.req.param('id')))))
+ */
+export function cacheRoute<E extends Env = Env>(options: CacheRouteOptions, handler: Handler<E>): Handler<E>
+export function cacheRoute(options: CacheRouteOptions, handler?: Handler): MiddlewareHandler | Handler {
   const o = resolveOptions(options)
+  if (handler !== undefined && typeof handler !== 'function') throw invalid(`handler must be a function; got ${describe(handler)}`, 'handler')
   const { cache, clock } = o
   let shared = SHARED.get(cache)
   if (shared === undefined) SHARED.set(cache, (shared = { known: new WeakSet(), refreshing: new Set(), replacing: new Map() }))
@@ -511,7 +520,28 @@ export function cacheRoute(options: CacheRouteOptions): MiddlewareHandler {
     keepAlive(c, task)
   }
 
-  return async function cacheRoute(c: Context, next: Next): Promise<void> {
+  /**
+   * A fresh L1 hit answered without a promise: for requests keyed by the URL (and `vary`) alone,
+   * when the engine can answer synchronously (`cache.peek`). Anything else: `undefined`.
+   */
+  const quick = o.identify !== undefined || o.key !== undefined || typeof cache.peek !== 'function'
+    ? undefined
+    : (c: Context): Response | undefined => {
+        if (!o.methods.has(c.req.method)) return undefined
+        const headers = c.req.raw.headers
+        if (headers.has('authorization') || headers.has('cookie') || (o.honorNoCache && requestWantsFresh(headers))) return undefined
+        const base = urlKey(c.req.url)
+        const key = o.vary.length === 0 ? `route:${base}` : `route:${base}${varyKey(headers, o.vary)}`
+        if (key.length > MAX_KEY) return undefined
+        let now = 0
+        const found = cache.peek!<RouteEntry | null>(key, (entry) => entry !== null && entry.v === 1 && (now = clock.now()) < entry.f)
+        if (found === undefined || found === null) return undefined
+        serve(c, found, 'HIT', tierOf(found), now, { key, private: false, head: c.req.method === 'HEAD', started: 0 })
+        return c.res
+      }
+
+  const middleware = async function cacheRoute(c: Context, next: Next): Promise<void> {
+    if (quick !== undefined && quick(c) !== undefined) return
     const method = c.req.method
     if (!o.methods.has(method)) return next()
     const headers = c.req.raw.headers
@@ -552,6 +582,18 @@ export function cacheRoute(options: CacheRouteOptions): MiddlewareHandler {
     }
     // past its grace (kept a little longer by the engine's ttl jitter), or a foreign value
     return replace(c, next, req)
+  }
+  if (handler === undefined) return middleware
+  return (c: Context, next: Next) => {
+    if (quick !== undefined) {
+      const hit = quick(c)
+      if (hit !== undefined) return hit
+    }
+    // the handler as the middleware's next: what it returns becomes the response, as in Hono
+    return middleware(c, async () => {
+      const res = await handler(c, next)
+      if (res instanceof Response) c.res = res
+    }).then(() => c.res)
   }
 }
 

@@ -228,6 +228,61 @@ describe.each(BACKENDS)('cacheRoute on %s', (backend) => {
   })
 })
 
+describe.each(BACKENDS)('cacheRoute around one handler, on %s', (backend) => {
+  function setup(options: Partial<CacheRouteOptions> = {}, instrument = false) {
+    const { clock, open } = routeCaches(backend, track)
+    const cache = open()
+    if (instrument) cache.instrument()
+    const calls = { n: 0 }
+    const app = new Hono()
+    app.get('/products/:id', cacheRoute({ cache, clock, ...options }, (c) => {
+      calls.n++
+      c.set('cacheTags', [`product:${c.req.param('id')}`])
+      return c.json({ id: c.req.param('id'), n: calls.n })
+    }))
+    return { app, cache, calls, clock }
+  }
+
+  it('answers MISS, then an L1 HIT synchronously (app.fetch returns the Response itself), counted once', async () => {
+    const { app, cache, calls } = setup()
+    const miss = await seen(app.request('http://localhost/products/1'))
+    expect(miss).toMatchObject({ status: 200, cache: 'MISS' })
+    const before = cache.stats().requests
+    const answer = app.fetch(new Request('http://localhost/products/1'))
+    expect(answer).toBeInstanceOf(Response) // not a promise: no microtask per hit
+    const hit = await seen(Promise.resolve(answer as Response))
+    expect(hit).toMatchObject({ status: 200, cache: 'HIT', text: miss.text, etag: miss.etag, timing: 'cache;desc="l1"' })
+    expect(cache.stats().requests).toBe(before + 1)
+    const notModified = app.fetch(new Request('http://localhost/products/1', { headers: { 'if-none-match': miss.etag! } }))
+    expect((notModified as Response).status).toBe(304)
+    expect(calls.n).toBe(1)
+  })
+
+  it('takes the full path for what the quick one cannot answer: stale entries (counted once), Authorization, HEAD misses', async () => {
+    const { app, cache, calls, clock } = setup({ ttl: '10s', grace: '1m' })
+    await app.request('http://localhost/products/2')
+    clock.advance(10_001)
+    const before = cache.stats().requests
+    const stale = await seen(app.request('http://localhost/products/2'))
+    expect(stale.cache).toBe('STALE')
+    expect(cache.stats().requests).toBe(before + 1)
+    await expect.poll(() => calls.n).toBe(2) // the one background refresh
+    expect((await seen(app.request('http://localhost/products/2', { headers: { authorization: 'Bearer x' } }))).cache).toBe('BYPASS')
+    expect((await seen(app.request('http://localhost/products/3', { method: 'HEAD' }))).cache).toBe('MISS')
+    expect((await seen(app.request('http://localhost/products/3'))).cache).toBe('HIT')
+  })
+
+  it('labels and invalidates the same on an instrumented cache (which the quick path leaves to the full one)', async () => {
+    const { app, cache, calls } = setup({}, true)
+    expect((await seen(app.request('http://localhost/products/4'))).cache).toBe('MISS')
+    expect(app.fetch(new Request('http://localhost/products/4'))).toBeInstanceOf(Promise)
+    expect((await seen(app.request('http://localhost/products/4'))).cache).toBe('HIT')
+    await cache.deleteByTag('product:4')
+    expect((await seen(app.request('http://localhost/products/4'))).cache).toBe('MISS')
+    expect(calls.n).toBe(2)
+  })
+})
+
 describe('cacheRoute options', () => {
   const cache = track(createCache({ namespace: uniqueName('opts'), l2: false }))
   const bad: [string, Record<string, unknown>][] = [
@@ -267,6 +322,10 @@ describe('cacheRoute options', () => {
     expect(thrown).toBeInstanceOf(errors.InvalidOptionError)
     expect((thrown as errors.InvalidOptionError).code).toBe('E_INVALID_OPTION')
     expect((thrown as Error).message).toMatch(/^\[tiercache\] cacheRoute/)
+  })
+
+  it('rejects a handler that is not a function', () => {
+    expect(() => cacheRoute({ cache }, 'handler' as never)).toThrow(expect.objectContaining({ code: 'E_INVALID_OPTION', option: 'handler' }))
   })
 
   it('builds a named middleware with every option given', () => {

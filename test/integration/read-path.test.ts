@@ -170,3 +170,27 @@ describe('redis keys', () => {
     await cache.close()
   })
 })
+
+describe('peek: the synchronous L1 read', () => {
+  it('answers a fresh L1 value at once and counts it once; anything else is undefined and uncounted', async () => {
+    const clock = fakeClock()
+    const l2 = memoryStore({ clock })
+    const cache = track(createCache({ namespace: uniqueName('peek'), l1: lru(), l2, clock, jitter: 0, ttl: '10s', refreshAhead: 0.5, loader: () => 'loaded' }))
+    await cache.set('k', { v: 1 })
+    expect(cache.peek('k')).toEqual({ v: 1 })
+    expect(cache.stats()).toMatchObject({ requests: 1, tiers: { l1: { hits: 1 } } })
+    expect(cache.peek('k', () => false)).toBeUndefined() // the caller's own test refused it
+    expect(cache.peek('absent')).toBeUndefined()
+    const other = track(createCache({ namespace: cache.namespace, l1: lru(), l2, clock, jitter: 0 }))
+    expect(other.peek('k')).toBeUndefined() // in L2 only: peek never reads a shared tier
+    clock.advance(5_001)
+    expect(cache.peek('k')).toBeUndefined() // due for refresh-ahead: left to get(), which starts it
+    expect(cache.stats().requests).toBe(1)
+    clock.advance(5_000)
+    expect(cache.peek('k')).toBeUndefined() // expired
+    await cache.set('k', 2)
+    cache.instrument()
+    expect(cache.peek('k')).toBeUndefined() // instrumented: every read is timed through get()
+    expect(cache.stats().requests).toBe(1)
+  })
+})
