@@ -1288,15 +1288,20 @@ export class TierCache {
       })
       return
     }
-    const batch = [...pending]
+    const fullKeys = new Array<string>(pending.size)
+    const waiting = new Array<((raw: string | null | typeof FAILED) => void)[]>(pending.size)
+    let n = 0
+    for (const [fullKey, waiters] of pending) {
+      fullKeys[n] = fullKey
+      waiting[n++] = waiters
+    }
     pending.clear()
-    this.#coalescedReads += batch.length - 1
-    const fullKeys = batch.map(([fullKey]) => fullKey)
-    const keys = fullKeys.map((fullKey) => fullKey.slice(this.#keyPrefix.length))
+    this.#coalescedReads += n - 1
+    const keys = (): string[] => fullKeys.map((fullKey) => fullKey.slice(this.#keyPrefix.length))
     void this.#call(tier, 'mget', keys, () => mgetOf(tier.store, fullKeys), false).then((raws) => {
-      for (let i = 0; i < batch.length; i++) {
+      for (let i = 0; i < n; i++) {
         const raw = raws === FAILED ? FAILED : (raws[i] ?? null)
-        for (const resolve of batch[i]![1]) resolve(raw)
+        for (const resolve of waiting[i]!) resolve(raw)
       }
     })
   }
