@@ -82,6 +82,8 @@ export class InvalidationSync {
   #subscribing: Promise<void> | undefined
   #listening = false
   #closed = false
+  /** Ends the wait before the post-subscription catch-up (see SETTLE_MS). */
+  #endSettle: (() => void) | undefined
   /**
    * Whether every message after the cursor has reached this instance over Pub/Sub, so a
    * received id may move the cursor. False from a lost connection until the catch-up after
@@ -200,6 +202,8 @@ export class InvalidationSync {
 
   async close(): Promise<void> {
     this.#closed = true
+    this.#endSettle?.()
+    this.#endSettle = undefined
     await this.#subscribing
     const unsubscribe = this.#unsubscribe
     this.#unsubscribe = undefined
@@ -219,7 +223,14 @@ export class InvalidationSync {
     this.#hooks.track(this.#catchUp('catch-up'))
     // a message published just before the subscription took effect is caught by a second look;
     // only then may Pub/Sub ids move the cursor again
-    this.#hooks.track(new Promise((resolve) => setTimeout(resolve, SETTLE_MS)).then(async () => {
+    this.#hooks.track(new Promise<void>((resolve) => {
+      // close() ends the wait at once rather than holding shutdown for SETTLE_MS
+      const timer = setTimeout(() => (this.#endSettle = undefined, resolve()), SETTLE_MS)
+      this.#endSettle = () => {
+        clearTimeout(timer)
+        resolve()
+      }
+    }).then(async () => {
       if (this.#closed || epoch !== this.#epoch) return
       if ((await this.#catchUp('catch-up')) && epoch === this.#epoch) this.#contiguous = true
     }))
