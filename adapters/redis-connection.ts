@@ -40,6 +40,48 @@ function notConnected(cause: unknown): Error {
   return new Error(`redis: not connected (${reason})`, { cause })
 }
 
+/**
+ * The fail-fast wait both kinds of connection share: the client at once when it is ready;
+ * otherwise one wait, shared by every caller, for `start` to report it ready or failed (at most
+ * connectTimeout); and for FAIL_FAST_MS after a failed attempt, an immediate rejection.
+ * `start` begins connecting if needed, calls `settle` once it knows, and returns what undoes
+ * its listeners.
+ */
+function failFast<C extends { readonly isReady: boolean }>(
+  client: () => C,
+  connectTimeout: number,
+  what: string,
+  start: (c: C, settle: (error?: unknown) => void) => () => void,
+): () => Promise<C> {
+  let waiting: Promise<C> | undefined
+  let lastError: unknown
+  let lastErrorAt = -Infinity
+  return () => {
+    const c = client()
+    if (c.isReady) return Promise.resolve(c)
+    if (Date.now() - lastErrorAt < FAIL_FAST_MS) return Promise.reject(notConnected(lastError))
+    waiting ??= new Promise<C>((resolve, reject) => {
+      let settled = false
+      let stop: (() => void) | undefined
+      const settle = (error?: unknown): void => {
+        if (settled) return
+        settled = true
+        clearTimeout(timer)
+        stop?.()
+        waiting = undefined
+        if (error === undefined) return resolve(c)
+        lastError = error
+        lastErrorAt = Date.now()
+        reject(notConnected(error))
+      }
+      const timer = setTimeout(() => settle(new Error(`no ${what} within ${connectTimeout} ms`)), connectTimeout)
+      stop = start(c, settle)
+      if (settled) stop()
+    })
+    return waiting
+  }
+}
+
 /** Masks the password of a redis:// URL for messages. */
 export function redactUrl(url: string): string {
   return url.replace(/\/\/[^@/]*@/, '//***@')
@@ -71,9 +113,6 @@ export function connection(
 ): Connection {
   const connectTimeout = options.connectTimeout ?? 2000
   let client: AnyRedisClient | undefined = options.client
-  let waiting: Promise<AnyRedisClient> | undefined
-  let lastError: unknown
-  let lastErrorAt = -Infinity
 
   const create = (): AnyRedisClient => {
     // node-redis arms an AbortSignal timer per command by default (about 14 µs each here); the
@@ -89,30 +128,17 @@ export function connection(
     return c
   }
 
-  const get = (): Promise<AnyRedisClient> => {
-    const c = (client ??= create())
-    if (c.isReady) return Promise.resolve(c)
-    if (Date.now() - lastErrorAt < FAIL_FAST_MS) return Promise.reject(notConnected(lastError))
-    waiting ??= new Promise<AnyRedisClient>((resolve, reject) => {
-      const settle = (error?: unknown): void => {
-        clearTimeout(timer)
-        c.off('ready', onReady)
-        c.off('error', onError)
-        waiting = undefined
-        if (error === undefined) return resolve(c)
-        lastError = error
-        lastErrorAt = Date.now()
-        reject(notConnected(error))
-      }
-      const onReady = (): void => settle()
-      const onError = (error: unknown): void => settle(error ?? new Error('connection error'))
-      const timer = setTimeout(() => settle(new Error(`no connection within ${connectTimeout} ms`)), connectTimeout)
-      c.on('ready', onReady)
-      c.on('error', onError)
-      if (!c.isOpen) c.connect().catch(() => undefined) // failures arrive as 'error' events
-    })
-    return waiting
-  }
+  const get = failFast(() => (client ??= create()), connectTimeout, 'connection', (c, settle) => {
+    const onReady = (): void => settle()
+    const onError = (error: unknown): void => settle(error ?? new Error('connection error'))
+    c.on('ready', onReady)
+    c.on('error', onError)
+    if (!c.isOpen) c.connect().catch(() => undefined) // failures arrive as 'error' events
+    return () => {
+      c.off('ready', onReady)
+      c.off('error', onError)
+    }
+  })
 
   return {
     get,
@@ -153,9 +179,6 @@ export function clusterConnection(options: ClusterConnectionOptions): Connection
   const connectTimeout = options.connectTimeout ?? 2000
   const owned = !isClusterClient(options.cluster)
   let cluster: AnyRedisCluster | undefined = owned ? undefined : (options.cluster as AnyRedisCluster)
-  let waiting: Promise<AnyRedisCluster> | undefined
-  let lastError: unknown
-  let lastErrorAt = -Infinity
 
   const create = (): AnyRedisCluster => {
     const given = options.cluster as AnyRedisClusterOptions
@@ -169,31 +192,13 @@ export function clusterConnection(options: ClusterConnectionOptions): Connection
     return c
   }
 
-  const get = (): Promise<AnyRedisCluster> => {
-    const c = (cluster ??= create())
-    if (c.isReady) return Promise.resolve(c)
-    if (Date.now() - lastErrorAt < FAIL_FAST_MS) return Promise.reject(notConnected(lastError))
-    waiting ??= new Promise<AnyRedisCluster>((resolve, reject) => {
-      let settled = false
-      const settle = (error?: unknown): void => {
-        if (settled) return
-        settled = true
-        clearTimeout(timer)
-        c.off('connect', onReady)
-        waiting = undefined
-        if (error === undefined) return resolve(c)
-        lastError = error
-        lastErrorAt = Date.now()
-        reject(notConnected(error))
-      }
-      const onReady = (): void => settle()
-      const timer = setTimeout(() => settle(new Error(`no cluster connection within ${connectTimeout} ms`)), connectTimeout)
-      // 'connect' is the cluster's ready: topology discovered and the masters connected
-      c.on('connect', onReady)
-      if (!c.isOpen) c.connect().then(() => settle(), (error: unknown) => settle(error ?? new Error('connection error')))
-    })
-    return waiting
-  }
+  const get = failFast(() => (cluster ??= create()), connectTimeout, 'cluster connection', (c, settle) => {
+    // 'connect' is the cluster's ready: topology discovered and the masters connected
+    const onReady = (): void => settle()
+    c.on('connect', onReady)
+    if (!c.isOpen) c.connect().then(() => settle(), (error: unknown) => settle(error ?? new Error('connection error')))
+    return () => c.off('connect', onReady)
+  })
 
   return {
     get,

@@ -458,7 +458,8 @@ export class TierCache {
 
   /**
    * Fills the cache for `keys` ahead of traffic: keys already cached are left alone, the rest
-   * go to `batchLoader` in chunks of `chunkSize` (default 100).
+   * go to `batchLoader` in chunks of `chunkSize` (default 100). Its keys count in `stats()` as
+   * requests, like those of `mgetOrLoad`.
    * @returns how many keys were requested, loaded, and already cached
    * @example await cache.warmup(topProductIds, loadProducts)
    */
