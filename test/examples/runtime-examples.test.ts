@@ -10,13 +10,21 @@ afterEach(async () => {
   for (const app of running.splice(0)) await app.stop()
 })
 
-/** Starts examples/deno-server/server.ts on Deno (from npm) on a free port. */
-async function startExample(env: NodeJS.ProcessEnv): Promise<Started> {
-  if (!existsSync(join(root, 'dist', 'runtimes', 'deno.js'))) throw new Error('dist/ is missing: run `npm run build` first (npm test does)')
-  const app = await startPrintingUrl(join(root, 'node_modules', '.bin', 'deno'), ['run', '--allow-env', '--allow-net', '--allow-read', join(root, 'examples/deno-server/server.ts')], { PORT: '0', NO_COLOR: '1', DENO_NO_UPDATE_CHECK: '1', DENO_NO_PROMPT: '1', ...env })
-  running.push(app)
-  return app
-}
+/** The Bun and Deno examples: the same app on each runtime's own server, started from npm's binaries. */
+const RUNTIMES = [
+  {
+    name: 'the Bun example (Bun.serve)',
+    entry: 'bun.js',
+    command: (): [string, string[]] => [join(root, 'node_modules', '.bin', 'bun'), ['--no-install', join(root, 'examples/bun-server/server.ts')]],
+    env: {},
+  },
+  {
+    name: 'the Deno example (Deno.serve)',
+    entry: 'deno.js',
+    command: (): [string, string[]] => [join(root, 'node_modules', '.bin', 'deno'), ['run', '--allow-env', '--allow-net', '--allow-read', join(root, 'examples/deno-server/server.ts')]],
+    env: { DENO_NO_UPDATE_CHECK: '1', DENO_NO_PROMPT: '1' },
+  },
+] as const
 
 /** GET /products/:id through cacheRoute: MISS, then HIT (same bytes, Age, ETag, 304); DELETE (deleteByTag) makes it a MISS again. */
 async function missThenHit(url: string, l2: string): Promise<void> {
@@ -44,7 +52,16 @@ async function missThenHit(url: string, l2: string): Promise<void> {
   await fetch(`${url}/products/${id}`, { method: 'DELETE' })
 }
 
-describe('the Deno example (Deno.serve)', () => {
+describe.each(RUNTIMES)('$name', ({ entry, command, env: runtimeEnv }) => {
+  /** Starts the example on its runtime on a free port. */
+  async function startExample(env: NodeJS.ProcessEnv): Promise<Started> {
+    if (!existsSync(join(root, 'dist', 'runtimes', entry))) throw new Error('dist/ is missing: run `npm run build` first (npm test does)')
+    const [bin, args] = command()
+    const app = await startPrintingUrl(bin, args, { PORT: '0', NO_COLOR: '1', ...runtimeEnv, ...env })
+    running.push(app)
+    return app
+  }
+
   it('serves a product through cacheRoute as MISS then HIT, DELETE makes it a MISS, L2 over TCP from REDIS_URL', async () => {
     const app = await startExample({ REDIS_URL: inject('redisUrl'), UPSTASH_REDIS_REST_URL: '', UPSTASH_REDIS_REST_TOKEN: '' })
     expect(app.output()).toContain('L2: redis')
