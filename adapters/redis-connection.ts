@@ -27,6 +27,8 @@ export interface ConnectionOptions {
 export interface Connection<C = AnyRedisClient> {
   /** The ready client, connecting it first; rejects within connectTimeout while Redis is down. */
   get(): Promise<C>
+  /** The client if it is ready now, else `undefined` (then use `get()`). */
+  current(): C | undefined
   /** Whether the client was opened here (and is closed by `close()`). */
   readonly owned: boolean
   /** Closes an owned client; leaves a caller's client alone. */
@@ -142,6 +144,7 @@ export function connection(
 
   return {
     get,
+    current: () => (client?.isReady === true ? client : undefined),
     owned,
     async close() {
       if (!owned || client === undefined) return
@@ -202,6 +205,7 @@ export function clusterConnection(options: ClusterConnectionOptions): Connection
 
   return {
     get,
+    current: () => (cluster?.isReady === true ? cluster : undefined),
     owned,
     async close() {
       if (!owned || cluster === undefined) return

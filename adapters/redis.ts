@@ -190,11 +190,23 @@ function within<T>(ms: number, what: string, promise: Promise<T>): Promise<T> {
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer))
 }
 
+const noop = (): void => undefined
+
 function singleStore(options: RedisStoreOptions): RedisStore {
   const scanCount = options.scanCount ?? 1000
   const conn = connection(options)
   const connect = conn.get
   const subscribers = new Set<AnyRedisClient>()
+  /** `use` on the client: at once when it is ready, else after the (fail-fast) connect wait. */
+  const withClient = <T>(use: (c: AnyRedisClient) => Promise<T>): Promise<T> => {
+    const ready = conn.current()
+    if (ready === undefined) return connect().then(use)
+    try {
+      return use(ready)
+    } catch (error) {
+      return Promise.reject(error)
+    }
+  }
   const runner: CommandRunner = {
     command: async (args) => (await connect()).sendCommand(args),
     script: async (source, keys, args) => (await connect()).sendCommand(['EVAL', source, String(keys.length), ...keys, ...args]),
@@ -205,19 +217,10 @@ function singleStore(options: RedisStoreOptions): RedisStore {
     name: 'redis',
     client: connect,
     describe: () => ({ endpoint: options.url !== undefined ? redactUrl(options.url) : 'your node-redis client' }),
-    async get(key) {
-      const c = await connect()
-      return (await c.get(key)) as string | null
-    },
-    async mget(keys) {
-      if (keys.length === 0) return []
-      const c = await connect()
-      return (await c.mGet(keys as string[])) as (string | null)[]
-    },
-    async set(key, value, ttl) {
-      const c = await connect()
-      await c.set(key, value, { expiration: { type: 'PX', value: px(ttl) } })
-    },
+    // the hot three go straight to a ready client: no promise between the call and the command
+    get: (key) => withClient((c) => c.get(key) as Promise<string | null>),
+    mget: (keys) => (keys.length === 0 ? Promise.resolve([]) : withClient((c) => c.mGet(keys as string[]) as Promise<(string | null)[]>)),
+    set: (key, value, ttl) => withClient((c) => c.set(key, value, { expiration: { type: 'PX', value: px(ttl) } }).then(noop)),
     async mset(writes: readonly L2Write[]) {
       if (writes.length === 0) return
       const c = await connect()
