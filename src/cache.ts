@@ -150,6 +150,8 @@ export class TierCache {
   #epoch = 0
   /** One shared tier and no grace: a plain `get` can read without a flight (`#directGet`). */
   #direct = false
+  /** One shared tier: an untagged single write needs no batch (`#writeOne`). */
+  #writesOne = false
   readonly #pollInterval: number
   readonly #tagPrefix: string
   readonly #lockPrefix: string
@@ -279,6 +281,7 @@ export class TierCache {
     })
     this.#remotes = remotes
     this.#direct = remotes.length === 1 && this.#grace === 0
+    this.#writesOne = remotes.length === 1
 
     this.#lease = resolveLease(options.lock)
     this.#lockTier = this.#lease > 0 ? remotes.find((tier) => tier.store.lock !== undefined && tier.store.unlock !== undefined) : undefined
@@ -1178,7 +1181,9 @@ export class TierCache {
       }
       if (flight === undefined || !flight.superseded) {
         const ttl = ctx.ttl ?? (value === null ? checkTtl(options?.nullTtl, 'nullTtl', this.#nullTtl) : checkTtl(options?.ttl, 'ttl', this.#ttl))
-        await this.#write([{ key, value, ttl, tags: ctx.tags ?? checkTags(options?.tags, 'tags') }], 'set', flight === undefined ? undefined : new Set([flight]))
+        const tags = ctx.tags ?? checkTags(options?.tags, 'tags')
+        if (tags.length === 0 && this.#writesOne) await this.#writeOne(key, value, ttl, 'set', flight)
+        else await this.#write([{ key, value, ttl, tags }], 'set', flight === undefined ? undefined : new Set([flight]))
       }
       return value
     })
@@ -1498,8 +1503,9 @@ export class TierCache {
     publish = false,
   ): Promise<void> {
     if (entries.length === 0) return
-    if (entries.length === 1 && entries[0]!.tags.length === 0 && this.#remotes.length === 1 && !(publish && this.#sync !== undefined)) {
-      return this.#writeOne(entries[0]!.key, entries[0]!.value, entries[0]!.ttl, operation, own)
+    if (entries.length === 1 && entries[0]!.tags.length === 0 && this.#writesOne && !(publish && this.#sync !== undefined)) {
+      const own1 = own === undefined || own.size !== 1 ? undefined : own.values().next().value
+      return this.#writeOne(entries[0]!.key, entries[0]!.value, entries[0]!.ttl, operation, own1)
     }
     if (entries.some((entry) => entry.tags.length > 0)) this.#checkTagSupport(operation)
     const now = this.#clock.now()
@@ -1537,13 +1543,13 @@ export class TierCache {
   }
 
   /** `#write` of one untagged entry to one shared tier, without the batch's arrays. */
-  async #writeOne(key: string, value: unknown, ttl: number, operation: 'set' | 'mset', own: ReadonlySet<Flight> | undefined): Promise<void> {
+  async #writeOne(key: string, value: unknown, ttl: number, operation: 'set' | 'mset', own: Flight | undefined): Promise<void> {
     const now = this.#clock.now()
     const jittered = this.#ttlWithJitter(ttl)
     const payload = this.#serialize(key, value)
     this.#epoch++
     const flight = this.#flights.get(key)
-    if (flight !== undefined && own?.has(flight) !== true) flight.superseded = true
+    if (flight !== undefined && flight !== own) flight.superseded = true
     this.#sets++
     const tier = this.#remotes[0]!
     const scaled = Math.max(1, Math.round(jittered * tier.scale))
