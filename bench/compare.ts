@@ -446,7 +446,6 @@ async function main(): Promise<void> {
         tiercache: `${(JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string }).version} (${await gitCommit()})`,
         node: process.version,
         redis: versionOf('redis'),
-        'tiny-lru': versionOf('tiny-lru'),
         bentocache: versionOf('bentocache'),
         ioredis: versionOf('ioredis'),
         'cache-manager': versionOf('cache-manager'),

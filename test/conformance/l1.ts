@@ -2,7 +2,14 @@
  * The L1 contract, as one suite every L1 adapter runs: `describeL1Conformance(name, make)`.
  */
 import { describe, expect, it } from 'vitest'
-import type { L1Store } from '../../src/index.js'
+import type { L1Entry, L1Store } from '../../src/index.js'
+
+/** The fields of the L1Entry contract (a store may return its own object carrying them). */
+function fields(entry: L1Entry | undefined): Record<string, unknown> | undefined {
+  if (entry === undefined) return undefined
+  const { value, expiresAt, staleUntil, refreshAt, tags } = entry
+  return tags === undefined ? { value, expiresAt, staleUntil, refreshAt } : { value, expiresAt, staleUntil, refreshAt, tags }
+}
 
 export function describeL1Conformance(name: string, make: (max: number) => L1Store): void {
   describe(`L1 contract: ${name}`, () => {
@@ -17,9 +24,19 @@ export function describeL1Conformance(name: string, make: (max: number) => L1Sto
     it('gets what was set, and undefined for absent keys', () => {
       const store = make(10)
       store.set('a', { value: { n: 1 }, expiresAt: 123, staleUntil: 123, refreshAt: Infinity })
-      expect(store.get('a')).toEqual({ value: { n: 1 }, expiresAt: 123, staleUntil: 123, refreshAt: Infinity })
+      expect(fields(store.get('a'))).toEqual({ value: { n: 1 }, expiresAt: 123, staleUntil: 123, refreshAt: Infinity })
       expect(store.get('b')).toBeUndefined()
       expect(store.size).toBe(1)
+    })
+
+    it('keeps every lifetime and the tags of an entry that has them, and drops them when replaced', () => {
+      const store = make(10)
+      store.set('g', { value: 'v', expiresAt: 100, staleUntil: 400, refreshAt: 80, tags: ['t1', 't2'] })
+      expect(fields(store.get('g'))).toEqual({ value: 'v', expiresAt: 100, staleUntil: 400, refreshAt: 80, tags: ['t1', 't2'] })
+      store.set('g', { value: 'w', expiresAt: 200, staleUntil: 200, refreshAt: Infinity })
+      expect(fields(store.get('g'))).toEqual({ value: 'w', expiresAt: 200, staleUntil: 200, refreshAt: Infinity })
+      store.set('g', { value: 'x', expiresAt: 300, staleUntil: 300, refreshAt: Infinity, tags: ['t3'] })
+      expect(fields(store.get('g'))).toEqual({ value: 'x', expiresAt: 300, staleUntil: 300, refreshAt: Infinity, tags: ['t3'] })
     })
 
     it('treats keys that look like object properties as plain keys', () => {
@@ -62,7 +79,7 @@ export function describeL1Conformance(name: string, make: (max: number) => L1Sto
       const store = make(3)
       store.set('a', { value: 1, expiresAt: 1, staleUntil: 1, refreshAt: Infinity })
       store.set('a', { value: 2, expiresAt: 5, staleUntil: 5, refreshAt: Infinity })
-      expect(store.get('a')).toEqual({ value: 2, expiresAt: 5, staleUntil: 5, refreshAt: Infinity })
+      expect(fields(store.get('a'))).toEqual({ value: 2, expiresAt: 5, staleUntil: 5, refreshAt: Infinity })
       expect(store.size).toBe(1)
     })
   })
