@@ -1001,7 +1001,8 @@ export class TierCache {
   /** Copies a fresh hit at `remotes[at]` into L1 and the shared tiers above it. */
   #promote(key: string, hit: Hit, at: number, now: number): void {
     const tier = this.#remotes[at]!
-    if (!tier.promote) return
+    // nothing above the first shared tier of a cache without L1: no copy, no promotion
+    if (!tier.promote || (at === 0 && this.#l1 === undefined)) return
     this.#promotions++
     this.#setL1(key, hit.value, hit.expiresAt, hit.staleUntil, hit.refreshAt, now, hit.tags)
     if (at === 0 || hit.raw === undefined) return

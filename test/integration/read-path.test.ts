@@ -23,6 +23,8 @@ describe.each(backends)('read path over $name', ({ shared }) => {
     expect(await remoteOnly.get('k')).toEqual({ n: 2 })
     expect(Object.keys(remoteOnly.stats().tiers)).toEqual(['l2'])
     expect(remoteOnly.stats().tiers.l2!.hits).toBe(1)
+    expect(await remoteOnly.mget(['k'])).toEqual(new Map([['k', { n: 2 }]]))
+    expect(remoteOnly.stats().promotions).toBe(0) // no tier above its only one: nothing copied
 
     // both: the value written by remote-only is found in L2 and promoted
     expect(await both.get('k')).toEqual({ n: 2 })
