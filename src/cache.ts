@@ -81,6 +81,7 @@ const MISS = -1
 const LOADED = -2
 const FAILED: unique symbol = Symbol('failed')
 const SOFT_TIMEOUT: unique symbol = Symbol('soft timeout')
+const NOT_FRESH: unique symbol = Symbol('not fresh')
 const LOAD_FAILED: unique symbol = Symbol('load failed, stale served')
 const DEFAULT_NULL_TTL = 30_000
 const DEFAULT_MAX_KEY_LENGTH = 1024
@@ -998,6 +999,17 @@ export class TierCache {
     return undefined
   }
 
+  /** The value of a stored string if it is fresh and well-formed, else NOT_FRESH (then `#decode` says why). */
+  #freshValue(raw: string, now: number): unknown {
+    const envelope = decodeEnvelope(raw)
+    if (envelope === undefined || envelope.expiresAt <= now) return NOT_FRESH
+    try {
+      return this.#serializer.deserialize(envelope.payload)
+    } catch {
+      return NOT_FRESH
+    }
+  }
+
   /** Copies a fresh hit at `remotes[at]` into L1 and the shared tiers above it. */
   #promote(key: string, hit: Hit, at: number, now: number): void {
     const tier = this.#remotes[at]!
@@ -1391,8 +1403,18 @@ export class TierCache {
       const raws = await this.#call(tier, 'mget', missing, () => mgetOf(tier.store, fullKeys), false)
       const still: string[] = []
       const readAt = this.#clock.now()
+      // nothing above this tier to copy a hit into: a fresh entry needs only its value
+      const lean = at === 0 && this.#l1 === undefined
       missing.forEach((key, i) => {
         const raw = raws === FAILED ? null : raws[i]
+        if (lean && typeof raw === 'string') {
+          const value = this.#freshValue(raw, readAt)
+          if (value !== NOT_FRESH) {
+            result.set(key, value)
+            this.#record(tier.index, key)
+            return
+          }
+        }
         const hit = raw === null || raw === undefined ? undefined : this.#decode(tier, key, raw, readAt)
         if (hit === undefined || hit.expiresAt <= readAt) {
           this.#tierMisses[tier.index]!++
