@@ -25,13 +25,13 @@
  */
 import { execFile } from 'node:child_process'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
-import { cpus, loadavg, platform, release } from 'node:os'
+import { platform, release } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { createClient } from 'redis'
 import { FACTORIES, KEYS_100, KEYS_64, PEERS, keyPatterns, type Subject } from './peers.js'
-import { check, median, nowNs as now, VALUE, type Value } from './common.js'
+import { benchRedis, loadNow, machineRecord, redisVersionOf, check, median, nowNs as now, VALUE, type Value } from './common.js'
 import { commandRows, gateMetrics, machineLine, meetsTarget, plainTable, tableRows, type CommandCount, type CompareResults, type SubjectName, type WorkloadId, type WorkloadResult } from './report.js'
 
 const here = dirname(fileURLToPath(import.meta.url))
@@ -285,22 +285,15 @@ async function main(): Promise<void> {
   }, WATCHDOG_MS)
   watchdog.unref()
   const wallStart = Date.now()
-  const loadAtStart = loadavg().map((l) => Number(l.toFixed(2)))
-
-  let server: { url: string; stop(): Promise<void> } | undefined
-  let url = process.env.REDIS_URL
-  if (url === undefined || url === '') {
-    const { startRedisServer } = await import('../test/support/redis-server.js')
-    server = await startRedisServer()
-    url = server.url
-  }
+  const loadAtStart = loadNow()
+  const { url, server } = await benchRedis()
   const runId = `bcmp${process.pid}${Date.now().toString(36)}`
   const stats = createClient({ url })
   stats.on('error', (error: unknown) => console.error('stats client error:', error))
   const subjects: Subject[] = []
   try {
     await stats.connect()
-    const redisVersion = /redis_version:(\S+)/.exec(String(await stats.info('server')))?.[1] ?? 'unknown'
+    const redisVersion = redisVersionOf(await stats.info('server'))
 
     for (const name of options.subjects) {
       const subject = await FACTORIES[name]({ url, runId })
@@ -428,19 +421,12 @@ async function main(): Promise<void> {
       workloads.push({ ...w, values, ratios, perRound: rounds, verdict: tc === undefined ? '-' : meetsTarget(tc, w) ? 'PASS' : 'FAIL' })
     }
 
-    const cpu = cpus()
     const results: CompareResults = {
       kind: 'tiercache-compare',
       schema: 1,
       machine: {
-        node: process.version,
-        cpu: cpu[0]?.model.trim() ?? 'unknown',
-        cores: cpu.length,
+        ...machineRecord(redisVersion, server === undefined ? 'REDIS_URL' : 'private redis-server on loopback', loadAtStart),
         os: `${platform()} ${release()}`,
-        redis: redisVersion,
-        redisSource: server === undefined ? 'REDIS_URL' : 'private redis-server on loopback',
-        loadavg: { start: loadAtStart, end: loadavg().map((l) => Number(l.toFixed(2))) },
-        date: new Date().toISOString(),
       },
       versions: {
         tiercache: `${(JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string }).version} (${await gitCommit()})`,

@@ -21,14 +21,13 @@
  * Writes bench/results/core-latest.json.
  */
 import { mkdirSync, writeFileSync } from 'node:fs'
-import { cpus, loadavg } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { createClient } from 'redis'
 import { createCache } from 'tiercache'
 import { lru } from 'tiercache/lru'
 import { redis } from 'tiercache/redis'
-import { check, median, nowNs as now, VALUE, VALUE_JSON, type Value } from './common.js'
+import { benchRedis, loadNow, machineRecord, redisVersionOf, check, median, nowNs as now, VALUE, VALUE_JSON, type Value } from './common.js'
 import { upstash } from 'tiercache/upstash'
 import { Redis as UpstashRedis } from '@upstash/redis'
 import { startPrintingUrl } from '../test/support/process.js'
@@ -97,15 +96,8 @@ async function pair<T>(round: number, a: () => Promise<T>, b: () => Promise<T>):
 async function main(): Promise<void> {
   const wallStart = Date.now()
   // Other work on the box (tests, builds) skews both sides; recorded so runs can be compared.
-  const loadAtStart = loadavg().map((l) => Number(l.toFixed(2)))
-  let server: { url: string; stop(): Promise<void> } | undefined
-  let url = process.env.REDIS_URL
-  if (url === undefined || url === '') {
-    // Imported lazily: only needed when no Redis is provided.
-    const { startRedisServer } = await import('../test/support/redis-server.js')
-    server = await startRedisServer()
-    url = server.url
-  }
+  const loadAtStart = loadNow()
+  const { url, server } = await benchRedis()
 
   // Unique per run so a shared Redis (REDIS_URL) is never touched outside this namespace.
   const namespace = `bench-${process.pid}-${Date.now().toString(36)}`
@@ -124,7 +116,7 @@ async function main(): Promise<void> {
 
   try {
     await client.connect()
-    const redisVersion = /redis_version:(\S+)/.exec(await client.info('server'))?.[1] ?? 'unknown'
+    const redisVersion = redisVersionOf(await client.info('server'))
 
     // ---- setup: same value behind each side
     const map = new Map<string, Value>([['hit', VALUE]])
@@ -286,16 +278,7 @@ async function main(): Promise<void> {
     const widths = table[0]!.map((_, c) => Math.max(...table.map((line) => line[c]!.length)))
     const render = (line: string[]): string => line.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ')
 
-    const cpu = cpus()
-    const machine = {
-      node: process.version,
-      cpu: cpu[0]?.model.trim() ?? 'unknown',
-      cores: cpu.length,
-      redis: redisVersion,
-      redisSource: server === undefined ? 'REDIS_URL' : 'spawned redis-server',
-      loadavg: { start: loadAtStart, end: loadavg().map((l) => Number(l.toFixed(2))) },
-      date: new Date().toISOString(),
-    }
+    const machine = machineRecord(redisVersion, server === undefined ? 'REDIS_URL' : 'spawned redis-server', loadAtStart)
     console.log(`\ntiercache core benchmark: ${ROUNDS} rounds, median per round stat; A ${L1_OPS} ops/side/round, B ${L2_OPS}, C ${MISS_OPS}; value ${VALUE_JSON.length} B JSON`)
     console.log('baselines: A await Map#get | B node-redis client.get | C node-redis client.get + client.set PX 60000 | D, E raw @upstash/redis through the same bridge')
     const eRow = rows.find((row) => row.workload.startsWith('E'))!

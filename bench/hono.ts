@@ -21,12 +21,12 @@
  * Run: `npm run bench:hono` (builds first) or `npx tsx bench/hono.ts`. Writes bench/results/hono-latest.json.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
-import { cpus, loadavg } from 'node:os'
+import { cpus } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import autocannon from 'autocannon'
 import { startPrintingUrl } from '../test/support/process.js'
-import { median } from './common.js'
+import { loadNow, median } from './common.js'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const DURATION_S = Number(process.env.DURATION_S ?? 5)
@@ -64,7 +64,7 @@ async function slice(url: string, pid: number, totals: Totals): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  const loadAtStart = loadavg().map((l) => Number(l.toFixed(2)))
+  const loadAtStart = loadNow()
   const server = await startPrintingUrl(process.execPath, ['--import', 'tsx', join(here, 'hono-server.ts')], { PORT: '0' })
   const pid = server.child.pid!
   try {

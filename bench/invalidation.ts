@@ -25,7 +25,6 @@
  * Writes bench/results/invalidation-latest.json.
  */
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
-import { cpus, loadavg } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { createClient } from 'redis'
@@ -36,7 +35,7 @@ import { redis } from 'tiercache/redis'
 import { upstash } from 'tiercache/upstash'
 import { startRedisServer } from '../test/support/redis-server.js'
 import { startPrintingUrl, type Started } from '../test/support/process.js'
-import { median } from './common.js'
+import { loadNow, machineRecord, redisVersionOf, median } from './common.js'
 
 // (1) Pub/Sub propagation
 const PUBSUB_WRITES = 500
@@ -112,7 +111,7 @@ type Transport = 'tcp' | 'http'
 
 async function main(): Promise<void> {
   const wallStart = Date.now()
-  const loadAtStart = loadavg().map((l) => Number(l.toFixed(2)))
+  const loadAtStart = loadNow()
   const cli = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'adapters', 'bridge', 'cli.js')
   if (!existsSync(cli)) throw new Error(`${cli} is missing: run \`npm run build\` first (the bridge runs as the built bin in its own process)`)
 
@@ -157,7 +156,7 @@ async function main(): Promise<void> {
 
   try {
     await client.connect()
-    const redisVersion = /redis_version:(\S+)/.exec(await client.info('server'))?.[1] ?? 'unknown'
+    const redisVersion = redisVersionOf(await client.info('server'))
 
     // ---------------------------------------------------------------- round-trip reference
     // One command on each transport: node-redis GET over TCP, @upstash/redis GET through the
@@ -471,16 +470,7 @@ async function main(): Promise<void> {
     progress('(+) pollInterval 1 check done')
 
     // ---------------------------------------------------------------- report
-    const cpu = cpus()
-    const machine = {
-      node: process.version,
-      cpu: cpu[0]?.model.trim() ?? 'unknown',
-      cores: cpu.length,
-      redis: redisVersion,
-      redisSource: 'spawned redis-server',
-      loadavg: { start: loadAtStart, end: loadavg().map((l) => Number(l.toFixed(2))) },
-      date: new Date().toISOString(),
-    }
+    const machine = machineRecord(redisVersion, 'spawned redis-server', loadAtStart)
 
     console.log('\ntiercache invalidation benchmark (loopback; private redis-server; bridge = tiercache-bridge bin in its own process)')
     console.log(`round trip (one GET): tcp p50 ${ms(rttDist.tcp.p50)} p99 ${ms(rttDist.tcp.p99)} | http p50 ${ms(rttDist.http.p50)} p99 ${ms(rttDist.http.p99)}  (${RTT_SAMPLES} each)`)
