@@ -350,9 +350,7 @@ export class TierCache {
         const now = this.#systemTime ? Date.now() : this.#clock.now()
         if (entry.expiresAt > now) {
           if (now >= this.#pollAt) return this.#poll().then(() => this.get<T>(key, options))
-          this.#requests++
-          this.#l1Hits++
-          if (this.#onEvent !== undefined) this.#emit({ type: 'hit', namespace: this.namespace, key, tier: 'l1', stale: false })
+          this.#l1Hit(key)
           if (entry.refreshAt <= now && this.#loader !== undefined && options?.disableLoad !== true) this.#refresh(key, this.#loader, undefined)
           return Promise.resolve(entry.value as T)
         }
@@ -382,9 +380,7 @@ export class TierCache {
     const now = this.#systemTime ? Date.now() : this.#clock.now()
     if (entry.expiresAt <= now || now >= this.#pollAt || entry.refreshAt <= now) return undefined
     if (accept !== undefined && !accept(entry.value as T)) return undefined
-    this.#requests++
-    this.#l1Hits++
-    if (this.#onEvent !== undefined) this.#emit({ type: 'hit', namespace: this.namespace, key, tier: 'l1', stale: false })
+    this.#l1Hit(key)
     return entry.value as T
   }
 
@@ -409,9 +405,7 @@ export class TierCache {
         const now = this.#systemTime ? Date.now() : this.#clock.now()
         if (entry.expiresAt > now) {
           if (now >= this.#pollAt) return this.#poll().then(() => this.getOrLoad(key, loader, options))
-          this.#requests++
-          this.#l1Hits++
-          if (this.#onEvent !== undefined) this.#emit({ type: 'hit', namespace: this.namespace, key, tier: 'l1', stale: false })
+          this.#l1Hit(key)
           if (entry.refreshAt <= now) this.#refresh(key, loader, options)
           return Promise.resolve(entry.value as T)
         }
@@ -862,6 +856,13 @@ export class TierCache {
     } catch {
       // a listener's failure must not become the cache's failure
     }
+  }
+
+  /** Counts one request answered by a fresh L1 entry (the inline hit paths). */
+  #l1Hit(key: string): void {
+    this.#requests++
+    this.#l1Hits++
+    if (this.#onEvent !== undefined) this.#emit({ type: 'hit', namespace: this.namespace, key, tier: 'l1', stale: false })
   }
 
   /** Counts one request answered by tier `source`, or a miss (MISS, or LOADED when a loader filled it). */
@@ -1385,9 +1386,7 @@ export class TierCache {
       const entry = l1?.get(key)
       if (entry !== undefined && entry.expiresAt > now) {
         result.set(key, entry.value)
-        this.#requests++
-        this.#l1Hits++
-        if (this.#onEvent !== undefined) this.#emit({ type: 'hit', namespace: this.namespace, key, tier: 'l1', stale: false })
+        this.#l1Hit(key)
       } else {
         if (l1 !== undefined) this.#tierMisses[0]!++
         if (this.#grace > 0) {
