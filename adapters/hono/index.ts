@@ -520,28 +520,31 @@ export function cacheRoute(options: CacheRouteOptions, handler?: Handler): Middl
     keepAlive(c, task)
   }
 
+  /** The key of a request: its base (the URL, or what the key option returned) and the `vary` values. */
+  const routeKey = (base: string, headers: Headers): string => (o.vary.length === 0 ? `route:${base}` : `route:${base}${varyKey(headers, o.vary)}`)
+
   /**
-   * A fresh L1 hit answered without a promise: for requests keyed by the URL (and `vary`) alone,
-   * when the engine can answer synchronously (`cache.peek`). Anything else: `undefined`.
+   * A fresh L1 hit answered without a promise, for requests keyed by the URL (and `vary`) alone,
+   * when the engine can answer synchronously (`cache.peek`). Otherwise the key when it got as far
+   * as making one (the full path then uses it), or `undefined`.
    */
   const quick = o.identify !== undefined || o.key !== undefined || typeof cache.peek !== 'function'
     ? undefined
-    : (c: Context): Response | undefined => {
+    : (c: Context): Response | string | undefined => {
         if (!o.methods.has(c.req.method)) return undefined
         const headers = c.req.raw.headers
         if (headers.has('authorization') || headers.has('cookie') || (o.honorNoCache && requestWantsFresh(headers))) return undefined
-        const base = urlKey(c.req.url)
-        const key = o.vary.length === 0 ? `route:${base}` : `route:${base}${varyKey(headers, o.vary)}`
-        if (key.length > MAX_KEY) return undefined
+        const key = routeKey(urlKey(c.req.url), headers)
+        if (key.length > MAX_KEY) return key
         let now = 0
         const found = cache.peek!<RouteEntry | null>(key, (entry) => entry !== null && entry.v === 1 && (now = clock.now()) < entry.f)
-        if (found === undefined || found === null) return undefined
+        if (found === undefined || found === null) return key
         serve(c, found, 'HIT', tierOf(found), now, { key, private: false, head: c.req.method === 'HEAD', started: 0 })
         return c.res
       }
 
-  const middleware = async function cacheRoute(c: Context, next: Next): Promise<void> {
-    if (quick !== undefined && quick(c) !== undefined) return
+  /** The full path; `known` is the key `quick` already made for this request. */
+  async function handle(c: Context, next: Next, known: string | undefined): Promise<void> {
     const method = c.req.method
     if (!o.methods.has(method)) return next()
     const headers = c.req.raw.headers
@@ -552,14 +555,17 @@ export function cacheRoute(options: CacheRouteOptions, handler?: Handler): Middl
       if (headers.has('authorization')) return bypass(c, next, 'authorization')
       if (headers.has('cookie')) return bypass(c, next, 'cookie')
     }
-    let base: string | null | undefined
-    if (o.key === undefined) base = urlKey(c.req.url)
-    else {
-      base = await o.key(c)
-      if (base === undefined || base === null || base === '') return bypass(c, next, 'key')
-      if (typeof base !== 'string') throw new InvalidOptionError(`cacheRoute: key must return a string, null or undefined; got ${describe(base)}`, { option: 'key' })
+    let key = known
+    if (key === undefined) {
+      let base: string | null | undefined
+      if (o.key === undefined) base = urlKey(c.req.url)
+      else {
+        base = await o.key(c)
+        if (base === undefined || base === null || base === '') return bypass(c, next, 'key')
+        if (typeof base !== 'string') throw new InvalidOptionError(`cacheRoute: key must return a string, null or undefined; got ${describe(base)}`, { option: 'key' })
+      }
+      key = routeKey(base, headers)
     }
-    let key = o.vary.length === 0 ? `route:${base}` : `route:${base}${varyKey(headers, o.vary)}`
     if (identity !== undefined) key += `|u:${await sha256(identity)}`
     if (key.length > MAX_KEY) key = `route:#${await sha256(key)}`
     const req: Req = { key, private: identity !== undefined, head: method === 'HEAD', started: 0 }
@@ -583,17 +589,21 @@ export function cacheRoute(options: CacheRouteOptions, handler?: Handler): Middl
     // past its grace (kept a little longer by the engine's ttl jitter), or a foreign value
     return replace(c, next, req)
   }
-  if (handler === undefined) return middleware
-  return (c: Context, next: Next) => {
-    if (quick !== undefined) {
-      const hit = quick(c)
-      if (hit !== undefined) return hit
+  if (handler === undefined) {
+    return async function cacheRoute(c: Context, next: Next): Promise<void> {
+      const quickly = quick?.(c)
+      if (quickly instanceof Response) return
+      return handle(c, next, quickly)
     }
-    // the handler as the middleware's next: what it returns becomes the response, as in Hono
-    return middleware(c, async () => {
+  }
+  return (c: Context, next: Next) => {
+    const quickly = quick?.(c)
+    if (quickly instanceof Response) return quickly
+    // the handler as the full path's next: what it returns becomes the response, as in Hono
+    return handle(c, async () => {
       const res = await handler(c, next)
       if (res instanceof Response) c.res = res
-    }).then(() => c.res)
+    }, quickly).then(() => c.res)
   }
 }
 
