@@ -38,14 +38,19 @@ interface Extra {
 class Node {
   prev: Node | undefined = undefined
   next: Node | undefined = undefined
-  value: unknown
-  expiresAt: number
+  value!: unknown
+  expiresAt!: number
   extra: Extra | undefined
 
   constructor(
     readonly key: string,
     entry: L1Entry,
   ) {
+    this.replace(entry)
+  }
+
+  /** Takes the value and lifetimes of `entry` (also on a set over an existing key). */
+  replace(entry: L1Entry): void {
     this.value = entry.value
     this.expiresAt = entry.expiresAt
     this.extra = extraOf(entry)
@@ -94,9 +99,7 @@ class Recency {
   set(key: string, entry: L1Entry): void {
     const node = this.#items.get(key)
     if (node !== undefined) {
-      node.value = entry.value
-      node.expiresAt = entry.expiresAt
-      node.extra = extraOf(entry)
+      node.replace(entry)
       if (node !== this.#tail) {
         this.#unlink(node)
         this.#append(node)
