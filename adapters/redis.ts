@@ -208,8 +208,8 @@ function singleStore(options: RedisStoreOptions): RedisStore {
     }
   }
   const runner: CommandRunner = {
-    command: async (args) => (await connect()).sendCommand(args),
-    script: async (source, keys, args) => (await connect()).sendCommand(['EVAL', source, String(keys.length), ...keys, ...args]),
+    command: (args) => withClient((c) => c.sendCommand(args)),
+    script: (source, keys, args) => withClient((c) => c.sendCommand(['EVAL', source, String(keys.length), ...keys, ...args])),
   }
 
   return {
