@@ -33,9 +33,8 @@ function fakeDb() {
       return { started: startedP, release }
     },
     // reads the rows when called, answers 10 ms later (a write meanwhile is not seen)
-    async find(id: string): Promise<User | null> {
-      this.calls.push([id])
-      const row = this.rows.get(id) ?? null
+    /** Answers 10 ms later, or when a held query is released; fails while `failing`. */
+    async answer<T>(result: T): Promise<T> {
       const held = this.held
       this.held = undefined
       if (held !== undefined) {
@@ -43,19 +42,15 @@ function fakeDb() {
         await held.released
       } else await sleep(10)
       if (this.failing) throw new Error('db down')
-      return row
+      return result
     },
-    async findMany(ids: string[]): Promise<Map<string, User | null>> {
+    find(id: string): Promise<User | null> {
+      this.calls.push([id])
+      return this.answer(this.rows.get(id) ?? null)
+    },
+    findMany(ids: string[]): Promise<Map<string, User | null>> {
       this.calls.push([...ids])
-      const found = new Map(ids.filter((id) => this.rows.has(id)).map((id) => [id, this.rows.get(id)!]))
-      const held = this.held
-      this.held = undefined
-      if (held !== undefined) {
-        held.started()
-        await held.released
-      } else await sleep(10)
-      if (this.failing) throw new Error('db down')
-      return found
+      return this.answer(new Map(ids.filter((id) => this.rows.has(id)).map((id) => [id, this.rows.get(id)!])))
     },
   }
 }

@@ -3,24 +3,18 @@
  * real Redis: the origin's Cache-Control lifetimes (max-age, s-maxage, stale-while-revalidate,
  * must-revalidate), the request's no-cache when configured, and entity tags with 304s.
  */
-import { Hono, type Context } from 'hono'
+import type { Context } from 'hono'
 import { describe, expect, it } from 'vitest'
-import { cacheRoute, type CacheRouteOptions } from '../../adapters/hono/index.js'
+import type { CacheRouteOptions } from '../../adapters/hono/index.js'
 import { sha256 } from '../../adapters/hono/http.js'
 import { sleep, trackCaches } from '../support/helpers.js'
-import { BACKENDS, routeCaches, seen, tierOf } from '../support/hono.js'
+import { BACKENDS, oneRouteApp, seen, tierOf } from '../support/hono.js'
 
 const track = trackCaches()
 
 describe.each(BACKENDS)('Cache-Control and ETag, on %s', (backend) => {
   function setup(handler: (c: Context, n: number) => Response | Promise<Response>, options: Partial<CacheRouteOptions> = {}) {
-    const { open, clock } = routeCaches(backend, track)
-    const cache = open()
-    const calls = { n: 0 }
-    const app = new Hono()
-    app.use('*', cacheRoute({ cache, clock, ...options }))
-    app.get('/r', (c) => handler(c, ++calls.n))
-    return { app, calls, clock, cache }
+    return oneRouteApp(backend, track, handler, options)
   }
   const withCacheControl = (value: string) => (c: Context, n: number): Response => {
     c.header('cache-control', value)

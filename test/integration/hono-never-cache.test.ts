@@ -5,26 +5,20 @@
  * and no-cache, handler errors, event streams, and unkeyed request headers that would
  * otherwise poison an entry.
  */
-import { Hono, type Context } from 'hono'
+import type { Context } from 'hono'
 import { streamSSE } from 'hono/streaming'
 import { describe, expect, it } from 'vitest'
-import { cacheRoute, type CacheRouteOptions } from '../../adapters/hono/index.js'
+import type { CacheRouteOptions } from '../../adapters/hono/index.js'
 import { sha256 } from '../../adapters/hono/http.js'
 import { trackCaches } from '../support/helpers.js'
-import { BACKENDS, routeCaches, seen, tierOf } from '../support/hono.js'
+import { BACKENDS, oneRouteApp, seen, tierOf } from '../support/hono.js'
 
 const track = trackCaches()
 
 describe.each(BACKENDS)('never cached, on %s', (backend) => {
   /** An app with one route, counting its handler calls. */
   function setup(handler: (c: Context, n: number) => Response | Promise<Response>, options: Partial<CacheRouteOptions> = {}) {
-    const { open, clock } = routeCaches(backend, track)
-    const cache = open()
-    const calls = { n: 0 }
-    const app = new Hono()
-    app.use('*', cacheRoute({ cache, clock, ...options }))
-    app.get('/r', (c) => handler(c, ++calls.n))
-    return { app, calls, cache, clock, open }
+    return oneRouteApp(backend, track, handler, options)
   }
 
   it('a response with Set-Cookie: not stored, and its cookie never reaches another request', async () => {

@@ -10,19 +10,13 @@ import { Hono, type Context } from 'hono'
 import { describe, expect, it } from 'vitest'
 import { cacheRoute, type CacheRouteOptions } from '../../adapters/hono/index.js'
 import { sleep, trackCaches } from '../support/helpers.js'
-import { BACKENDS, gate, routeCaches, seen, tierOf } from '../support/hono.js'
+import { BACKENDS, oneRouteApp, gate, routeCaches, seen, tierOf } from '../support/hono.js'
 
 const track = trackCaches()
 
 describe.each(BACKENDS)('stale-while-revalidate, on %s', (backend) => {
   function setup(handler: (c: Context, n: number) => Response | Promise<Response>, options: Partial<CacheRouteOptions> = {}) {
-    const { open, clock } = routeCaches(backend, track)
-    const cache = open()
-    const calls = { n: 0 }
-    const app = new Hono()
-    app.use('*', cacheRoute({ cache, clock, ttl: '10s', grace: '1m', ...options }))
-    app.get('/r', (c) => handler(c, ++calls.n))
-    return { app, calls, clock, cache }
+    return oneRouteApp(backend, track, handler, { ttl: '10s', grace: '1m', ...options })
   }
 
   it('within grace: the stale response at once, then one background refresh', async () => {

@@ -6,6 +6,8 @@ import { createCache, type CacheOptions, type TierCache } from '../../runtimes/d
 import { lru } from '../../adapters/lru.js'
 import { memoryStore } from '../../adapters/memory.js'
 import type { L2Store } from '../../src/index.js'
+import { Hono, type Context } from 'hono'
+import { cacheRoute, type CacheRouteOptions } from '../../adapters/hono/index.js'
 import { fakeClock, testRedis, uniqueName } from './helpers.js'
 
 export type Track = <C extends { clear(): Promise<void>; close(): Promise<void> }>(cache: C) => C
@@ -27,6 +29,25 @@ export function routeCaches(backend: Backend, track: Track, options: Partial<Cac
   const open = (extra: Partial<CacheOptions> = {}): TierCache =>
     track(createCache({ namespace, l1: lru(), l2: store(), clock, jitter: 0, ttl: '1h', ...options, ...extra }))
   return { clock, namespace, open }
+}
+
+/**
+ * An app with one route, `GET /r`, behind cacheRoute on a route cache of `backend`; the handler
+ * gets the number of its call (1, 2, …), and `calls.n` counts them.
+ */
+export function oneRouteApp(
+  backend: Backend,
+  track: Track,
+  handler: (c: Context, n: number) => Response | Promise<Response>,
+  options: Partial<CacheRouteOptions> = {},
+) {
+  const { open, clock } = routeCaches(backend, track)
+  const cache = open()
+  const calls = { n: 0 }
+  const app = new Hono()
+  app.use('*', cacheRoute({ cache, clock, ...options }))
+  app.get('/r', (c) => handler(c, ++calls.n))
+  return { app, calls, cache, clock, open }
 }
 
 /** What the tests look at in a response. */
