@@ -3,20 +3,14 @@
  * cluster client, on Pub/Sub and on stream polling. A write on one drops the key from the
  * other's L1 within the bound; a killed Pub/Sub connection is re-established and caught up.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { createCache, type TierCache } from '../../runtimes/default.js'
 import { lru } from '../../adapters/lru.js'
 import { redis } from '../../adapters/redis.js'
 import { readUntil, sleep, trackCaches, uniqueName } from '../support/helpers.js'
-import { redisCli, startRedisCluster, type RedisClusterHandle } from '../support/redis-cluster.js'
+import { redisCli, useRedisCluster } from '../support/redis-cluster.js'
 
-let cluster: RedisClusterHandle
-beforeAll(async () => {
-  cluster = await startRedisCluster()
-}, 60_000)
-afterAll(async () => {
-  await cluster?.stop()
-})
+const cluster = useRedisCluster()
 
 const track = trackCaches()
 const POLL = 80
@@ -28,7 +22,7 @@ const setups = [
 async function pair(transport: 'pubsub' | 'stream'): Promise<[TierCache, TierCache]> {
   const namespace = uniqueName('cinv')
   const make = (): TierCache =>
-    track(createCache({ namespace, l1: lru(), l2: redis({ cluster: { rootNodes: cluster.rootNodes } }), ttl: '1h', invalidation: { transport, pollInterval: POLL } }))
+    track(createCache({ namespace, l1: lru(), l2: redis({ cluster: { rootNodes: cluster().rootNodes } }), ttl: '1h', invalidation: { transport, pollInterval: POLL } }))
   const caches: [TierCache, TierCache] = [make(), make()]
   await Promise.all(caches.map((cache) => cache.ready()))
   // a stream reader takes its cursor on its first poll
@@ -79,7 +73,7 @@ describe('redis cluster invalidation: a lost Pub/Sub connection', () => {
     await a.set('k', 1)
     expect(await b.get('k')).toBe(1)
     // kill every Pub/Sub connection, wherever node-redis put it
-    for (const node of cluster.nodes) await redisCli(node.port, 'CLIENT', 'KILL', 'TYPE', 'pubsub')
+    for (const node of cluster().nodes) await redisCli(node.port, 'CLIENT', 'KILL', 'TYPE', 'pubsub')
     // written while B's subscription is down: the catch-up from the stream must deliver it
     await a.set('k', 2)
 

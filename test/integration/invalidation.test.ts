@@ -2,23 +2,17 @@
  * Cross-instance invalidation: several caches on one namespace, each with its own L1 and its
  * own connection to the same Redis (as separate processes would have), on every transport.
  */
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { createCache, type CacheEvent, type CacheOptions, type TierCache } from '../../runtimes/default.js'
 import { lru } from '../../adapters/lru.js'
 import { memoryStore } from '../../adapters/memory.js'
 import { upstash } from '../../adapters/upstash.js'
 import type { L2Store } from '../../src/index.js'
-import { startBridge, type RunningBridge } from '../support/bridge.js'
+import { useBridge } from '../support/bridge.js'
 import { counting, readUntil, sleep, testRedis, trackCaches, uniqueName } from '../support/helpers.js'
 
 const track = trackCaches()
-let bridge: RunningBridge
-beforeAll(async () => {
-  bridge = await startBridge(inject('redisUrl'))
-})
-afterAll(async () => {
-  await bridge.close()
-})
+const bridge = useBridge()
 
 interface Setup {
   name: string
@@ -33,7 +27,7 @@ const POLL = 80
 const setups: Setup[] = [
   { name: 'pubsub over TCP', transport: 'pubsub', store: () => () => testRedis(), bound: 700 },
   { name: 'stream polling over TCP', transport: 'stream', store: () => () => testRedis(), bound: POLL + 700 },
-  { name: 'stream polling over HTTP (bridge)', transport: 'stream', store: () => () => upstash({ url: bridge.url, token: bridge.token }), bound: POLL + 700 },
+  { name: 'stream polling over HTTP (bridge)', transport: 'stream', store: () => () => upstash({ url: bridge().url, token: bridge().token }), bound: POLL + 700 },
   {
     name: 'pubsub in-process (memoryStore)',
     transport: 'pubsub',
@@ -161,9 +155,9 @@ describe.each(setups)('invalidation: $name', (setup) => {
 
 describe('invalidation options', () => {
   it('pubsub needs a store that holds a connection; auto picks stream over HTTP and pubsub over TCP', async () => {
-    expect(() => createCache({ namespace: 'x', l2: upstash({ url: bridge.url, token: bridge.token }), invalidation: { transport: 'pubsub' } }))
+    expect(() => createCache({ namespace: 'x', l2: upstash({ url: bridge().url, token: bridge().token }), invalidation: { transport: 'pubsub' } }))
       .toThrow(expect.objectContaining({ code: 'E_INVALID_OPTION', option: 'invalidation.transport' }))
-    const http = track(createCache({ namespace: uniqueName(), l2: upstash({ url: bridge.url, token: bridge.token }) }))
+    const http = track(createCache({ namespace: uniqueName(), l2: upstash({ url: bridge().url, token: bridge().token }) }))
     expect(http.stats().invalidation.transport).toBe('stream')
     const tcp = track(createCache({ namespace: uniqueName(), l2: testRedis() }))
     await tcp.ready()

@@ -1,23 +1,17 @@
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { createCache, type TierCache } from '../../runtimes/default.js'
 import { memoryStore } from '../../adapters/memory.js'
 import { upstash } from '../../adapters/upstash.js'
 import type { L2Store } from '../../src/index.js'
-import { startBridge, type RunningBridge } from '../support/bridge.js'
+import { useBridge } from '../support/bridge.js'
 import { sleep, testRedis, trackCaches, uniqueName } from '../support/helpers.js'
 
 const track = trackCaches()
-let bridge: RunningBridge
-beforeAll(async () => {
-  bridge = await startBridge(inject('redisUrl'))
-})
-afterAll(async () => {
-  await bridge.close()
-})
+const bridge = useBridge()
 
 const stores: [string, () => L2Store][] = [
   ['redis (TCP)', () => testRedis()],
-  ['upstash (HTTP)', () => upstash({ url: bridge.url, token: bridge.token })],
+  ['upstash (HTTP)', () => upstash({ url: bridge().url, token: bridge().token })],
   ['memoryStore', () => memoryStore()],
 ]
 

@@ -1,6 +1,7 @@
 import { serve } from '@hono/node-server'
 import type { AddressInfo } from 'node:net'
 import { createBridge, type Bridge, type BridgeOptions } from '../../adapters/bridge/index.js'
+import { afterAll, beforeAll, inject } from 'vitest'
 
 export const TEST_TOKEN = 'test-token-0123456789abcdef'
 
@@ -36,5 +37,20 @@ export async function startBridge(redisUrl: string, options: Partial<BridgeOptio
       ;(server as { closeAllConnections?: () => void }).closeAllConnections?.()
       await new Promise<void>((resolve) => server.close(() => resolve()))
     },
+  }
+}
+
+/** A bridge in front of the suite's Redis for the whole test file: started before its tests, closed after them. */
+export function useBridge(): () => RunningBridge {
+  let bridge: RunningBridge | undefined
+  beforeAll(async () => {
+    bridge = await startBridge(inject('redisUrl'))
+  })
+  afterAll(async () => {
+    await bridge?.close()
+  })
+  return () => {
+    if (bridge === undefined) throw new Error('the bridge is not started (use it inside a test)')
+    return bridge
   }
 }

@@ -8,6 +8,7 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { freePort, INSTALL_HINT, startRedisServer, type RedisServer } from './redis-server.js'
+import { afterAll, beforeAll } from 'vitest'
 
 export interface RedisClusterHandle {
   /** One `{ url }` per node, for `createCluster({ rootNodes })`. */
@@ -62,5 +63,20 @@ export async function startRedisCluster(size = 3): Promise<RedisClusterHandle> {
   } catch (error) {
     await stop()
     throw new Error(`Cannot start the test Redis Cluster: ${(error as Error).message}`, { cause: error })
+  }
+}
+
+/** A cluster for the whole test file: started before its tests, stopped after them. */
+export function useRedisCluster(): () => RedisClusterHandle {
+  let cluster: RedisClusterHandle | undefined
+  beforeAll(async () => {
+    cluster = await startRedisCluster()
+  }, 60_000)
+  afterAll(async () => {
+    await cluster?.stop()
+  })
+  return () => {
+    if (cluster === undefined) throw new Error('the Redis Cluster is not started (use it inside a test)')
+    return cluster
   }
 }
