@@ -89,6 +89,9 @@ const DEFAULT_L2_TIMEOUT = 1000
 const NO_TAGS: readonly string[] = []
 const noop = (): void => undefined
 
+/** An entry's ttl on a shared tier: scaled by the tier's ttlScale, at least 1 ms. */
+const tierTtl = (tier: RemoteTier, ttl: number): number => Math.max(1, Math.round(ttl * tier.scale))
+
 /** The `LoadContext` handed to a loader: what it sets overrides the load's options. */
 class LoadContextImpl implements LoadContext {
   ttl: number | undefined
@@ -1544,8 +1547,8 @@ export class TierCache {
     const keys = prepared.map((entry) => entry.key)
     const writing = this.#remotes.map((tier) => {
       const writes: L2Write[] = prepared.map((entry) => {
-        const ttl = Math.max(1, Math.round(entry.ttl * tier.scale))
-        const value = encodeEnvelope(now + ttl, now + ttl + this.#grace, ttl, entry.tags, entry.payload)
+        const ttl = tierTtl(tier, entry.ttl)
+        const value = this.#envelope(now, ttl, entry.tags, entry.payload)
         const key = this.#keyPrefix + entry.key
         return entry.tags.length > 0 ? { key, value, ttl: ttl + this.#grace, tagKeys: entry.tags.map((tag) => this.#tagPrefix + tag) } : { key, value, ttl: ttl + this.#grace }
       })
@@ -1558,10 +1561,7 @@ export class TierCache {
     // issued in the same tick as the writes: on one connection (or one HTTP pipeline) it follows them
     if (publish && this.#sync !== undefined) writing.push(this.#sync.publish({ keys }))
     await Promise.all(writing)
-    for (const entry of prepared) {
-      const ttl = entry.ttl * this.#l1Scale
-      this.#setL1(entry.key, entry.value, now + ttl, now + ttl + this.#grace, this.#refreshAt(now + ttl, ttl), now, entry.tags)
-    }
+    for (const entry of prepared) this.#setL1Written(entry.key, entry.value, entry.ttl, now, entry.tags)
   }
 
   /** `#write` of one untagged entry to one shared tier, without the batch's arrays. */
@@ -1574,12 +1574,22 @@ export class TierCache {
     if (flight !== undefined && flight !== own) flight.superseded = true
     this.#sets++
     const tier = this.#remotes[0]!
-    const scaled = Math.max(1, Math.round(jittered * tier.scale))
-    const stored = encodeEnvelope(now + scaled, now + scaled + this.#grace, scaled, NO_TAGS, payload)
+    const scaled = tierTtl(tier, jittered)
+    const stored = this.#envelope(now, scaled, NO_TAGS, payload)
     const fullKey = this.#keyPrefix + key
     await this.#call(tier, operation, [key], () => tier.store.set(fullKey, stored, scaled + this.#grace), true)
-    const l1Ttl = jittered * this.#l1Scale
-    this.#setL1(key, value, now + l1Ttl, now + l1Ttl + this.#grace, this.#refreshAt(now + l1Ttl, l1Ttl), now, undefined)
+    this.#setL1Written(key, value, jittered, now, undefined)
+  }
+
+  /** The stored string of an entry written `now` with `ttl` on its tier (grace on top). */
+  #envelope(now: number, ttl: number, tags: readonly string[], payload: string): string {
+    return encodeEnvelope(now + ttl, now + ttl + this.#grace, ttl, tags, payload)
+  }
+
+  /** L1's copy of a value just written with `ttl` (before the L1's own scale). */
+  #setL1Written(key: string, value: unknown, ttl: number, now: number, tags: readonly string[] | undefined): void {
+    const scaled = ttl * this.#l1Scale
+    this.#setL1(key, value, now + scaled, now + scaled + this.#grace, this.#refreshAt(now + scaled, scaled), now, tags)
   }
 
   #serialize(key: string, value: unknown): string {
