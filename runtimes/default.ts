@@ -5,7 +5,7 @@
  * embedded `memoryStore()`; pass `false` to go without either.
  * @module
  */
-import { createCacheWith, type CacheOptions, type TierCache } from '../src/index.js'
+import { coarseClock, createCacheWith, type CacheOptions, type TierCache } from '../src/index.js'
 import { lru } from '../adapters/lru.js'
 import { memoryStore } from '../adapters/memory.js'
 import type { RuntimeEntry } from './env.js'
@@ -24,11 +24,14 @@ export type { RuntimeEntry } from './env.js'
  */
 export const runtime: RuntimeEntry = 'default'
 
+/** One clock for every cache of this entry. */
+const clock = coarseClock()
+
 /**
  * Creates a cache. Only `namespace` is required.
  *
  * Defaults: `l1: lru({ max: 10_000 })`, `l2: memoryStore()`, `ttl: Strategy.ShortTerm` (5 min),
- * `nullTtl: '30s'`, `jitter: 0.1`, `prefix: 'tiercache'`.
+ * `nullTtl: '30s'`, `jitter: 0.1`, `prefix: 'tiercache'`, `clock`: one shared `coarseClock()`.
  *
  * @example
  * ```ts
@@ -39,5 +42,5 @@ export const runtime: RuntimeEntry = 'default'
  * ```
  */
 export function createCache(options: CacheOptions): TierCache {
-  return createCacheWith(options, { l1: () => lru(), l2: () => memoryStore() })
+  return createCacheWith(options, { l1: () => lru(), l2: () => memoryStore(), clock })
 }

@@ -4,7 +4,7 @@
  * itself is the runtime-agnostic core.
  * @module
  */
-import { createCacheWith, type CacheOptions, type TierCache } from '../src/index.js'
+import { coarseClock, createCacheWith, type CacheOptions, type TierCache } from '../src/index.js'
 import { lru } from '../adapters/lru.js'
 import { l2FromEnv, type EnvReader, type RuntimeEntry } from './env.js'
 import { lazyTiers } from './lazy.js'
@@ -26,9 +26,12 @@ export const runtime: RuntimeEntry = 'deno'
 declare const Deno: {
   env: { get(name: string): string | undefined }
   permissions: { querySync?(descriptor: { name: 'env'; variable: string }): { state: string } }
+  unrefTimer(id: number): void
 }
 
 const tiers = lazyTiers('deno')
+/** One clock for every cache of this entry; Deno's timers are numbers, unref'd with Deno.unrefTimer. */
+const clock = coarseClock({ unref: (timer) => Deno.unrefTimer(timer as unknown as number) })
 
 /** Reads a variable only where `--allow-env` grants it, so creating a cache never prompts or throws. */
 const readDenoEnv: EnvReader = (name) => {
@@ -47,6 +50,7 @@ const readDenoEnv: EnvReader = (name) => {
  *   `KV_REST_API_TOKEN`) → Redis over HTTP (npm `@upstash/redis`), else an in-process
  *   `memoryStore()`. A malformed variable throws `InvalidOptionError`.
  * - `ttl: Strategy.ShortTerm` (5 min), `nullTtl: '30s'`, `jitter: 0.1`, `prefix: 'tiercache'`.
+ * - `clock`: one `coarseClock()` shared by this entry's caches (a `Date.now()` at most every 1 ms or 256 reads).
  *
  * @example
  * ```ts
@@ -57,5 +61,5 @@ const readDenoEnv: EnvReader = (name) => {
  * ```
  */
 export function createCache(options: CacheOptions): TierCache {
-  return createCacheWith(options, { l1: () => lru(), l2: () => l2FromEnv(readDenoEnv, tiers) })
+  return createCacheWith(options, { l1: () => lru(), l2: () => l2FromEnv(readDenoEnv, tiers), clock })
 }

@@ -1,4 +1,5 @@
 import { CircuitBreaker, type CircuitState } from './circuit-breaker.js'
+import { isCoarseClock } from './clock.js'
 import { systemClock, type Clock, type L1Entry, type L1Store, type L2Store, type L2Write, type StreamEntry } from './contracts.js'
 import { describe, parseDuration, Strategy, type Duration } from './duration.js'
 import { decodeEnvelope, encodeEnvelope } from './envelope.js'
@@ -24,6 +25,8 @@ export interface RuntimeDefaults {
   l1?: () => L1Store
   l2?: () => L2Store
   waitUntil?: (promise: Promise<unknown>) => void
+  /** The time source when the options name none (the node, bun, deno and default entries: a shared `coarseClock()`). */
+  clock?: Clock
 }
 
 interface RemoteTier {
@@ -237,7 +240,7 @@ export class TierCache {
     this.#loader = checkFunction<Loader>(options.loader, 'loader')
     this.#onEvent = checkFunction(options.onEvent, 'onEvent')
     this.#waitUntil = checkFunction(options.waitUntil, 'waitUntil') ?? defaults.waitUntil
-    this.#clock = options.clock ?? systemClock
+    this.#clock = options.clock ?? defaults.clock ?? systemClock
     this.#systemTime = this.#clock === systemClock
     if (typeof this.#clock?.now !== 'function') throw new InvalidOptionError('clock must have a now() method', { option: 'clock' })
     this.#serializer = options.serializer ?? defaultSerializer
@@ -735,7 +738,7 @@ export class TierCache {
         lock: this.#lease > 0 ? { lease: this.#lease } : false,
         maxKeyLength: this.#maxKeyLength,
         serializer: this.#serializer === defaultSerializer ? 'default' : 'custom',
-        clock: this.#systemTime ? 'system' : 'custom',
+        clock: this.#systemTime ? 'system' : isCoarseClock(this.#clock) ? 'coarse' : 'custom',
         onEvent: this.#onEvent !== undefined,
         waitUntil: this.#waitUntil !== undefined,
       },

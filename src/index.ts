@@ -11,6 +11,7 @@ export { TierCache, type RuntimeDefaults } from './cache.js'
 export { Strategy, parseDuration, type Duration } from './duration.js'
 export { defaultSerializer, type Serializer } from './serializer.js'
 export { encodeEnvelope, decodeEnvelope, type Envelope } from './envelope.js'
+export { coarseClock, isCoarseClock, type CoarseClockOptions } from './clock.js'
 export { systemClock, type Clock, type L1Entry, type L1Store, type L2Store, type L2Write, type Store } from './contracts.js'
 export type { CacheEvent, CacheStats, TierStats, L2ErrorEvent, CorruptEvent, LoadErrorEvent, HitEvent, MissEvent, LoadEvent } from './events.js'
 export {

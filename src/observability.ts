@@ -313,7 +313,7 @@ export interface Diagnostics {
     readonly lock: { readonly lease: number } | false
     readonly maxKeyLength: number
     readonly serializer: 'default' | 'custom'
-    readonly clock: 'system' | 'custom'
+    readonly clock: 'system' | 'coarse' | 'custom'
     readonly onEvent: boolean
     readonly waitUntil: boolean
   }

@@ -143,7 +143,7 @@ export interface CacheOptions {
   loader?: Loader
   /** Longest key accepted, in characters. @default 1024 */
   maxKeyLength?: number
-  /** Time source. @default systemClock (Date.now) */
+  /** Time source. @default the runtime entry's: a shared `coarseClock()` on Node, Bun, Deno and the default entry; `systemClock` (Date.now) on Workers and in `createCacheWith` */
   clock?: Clock
   /** Called for every notable event (L2 errors, corrupt entries, load errors). Never throws into the cache. */
   onEvent?: (event: CacheEvent) => void

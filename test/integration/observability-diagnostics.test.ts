@@ -45,7 +45,7 @@ describe('diagnostics()', () => {
       config: {
         ttl: 600_000, nullTtl: 30_000, grace: 3_600_000, jitter: 0.1, staleWhileRevalidate: true, refreshAhead: 0.2, staleOnError: true,
         loaderTimeout: { soft: 50, hard: 2000 }, l2Timeout: 1000, circuitBreaker: { failures: 3, cooldown: 5000 }, lock: false,
-        maxKeyLength: 1024, serializer: 'default', clock: 'system', onEvent: false, waitUntil: false,
+        maxKeyLength: 1024, serializer: 'default', clock: 'coarse', onEvent: false, waitUntil: false,
       },
       tiers: [
         { label: 'l1', kind: 'l1', store: 'lru', ready: true, entries: 1, maxTtl: 60_000 },
