@@ -2,7 +2,7 @@ import { CircuitBreaker, type CircuitState } from './circuit-breaker.js'
 import { isCoarseClock } from './clock.js'
 import { systemClock, type Clock, type L1Entry, type L1Store, type L2Store, type L2Write, type StreamEntry } from './contracts.js'
 import { describe, parseDuration, Strategy, type Duration } from './duration.js'
-import { decodeEnvelope, encodeEnvelope } from './envelope.js'
+import { decodeEnvelope, encodeEnvelope, freshPayloadStart } from './envelope.js'
 import {
   ClosedError, InvalidKeyError, InvalidOptionError, InvalidValueError, L2Error, L2TimeoutError, LoaderResultError,
   LoaderTimeoutError, TierCacheError, UnserializableError, UnsupportedError,
@@ -14,7 +14,7 @@ import {
   KNOWN_OPTIONS, type BatchLoader, type CacheOptions, type LoadOptions, type Loader, type LoadContext, type ReadOptions, type TierConfig,
   type WriteOptions,
 } from './options.js'
-import { defaultSerializer, type Serializer } from './serializer.js'
+import { defaultSerializer, taggedJsonAt, type Serializer } from './serializer.js'
 import {
   Instruments, metricPoints, prometheusText, redactSecrets, statusOf, type Diagnostics, type LatencySeries, type MetricPoint,
   type Observer, type RequestStatus,
@@ -1008,10 +1008,10 @@ export class TierCache {
 
   /** The value of a stored string if it is fresh and well-formed, else NOT_FRESH (then `#decode` says why). */
   #freshValue(raw: string, now: number): unknown {
-    const envelope = decodeEnvelope(raw)
-    if (envelope === undefined || envelope.expiresAt <= now) return NOT_FRESH
+    const start = freshPayloadStart(raw, now)
+    if (start < 0) return NOT_FRESH
     try {
-      return this.#serializer.deserialize(envelope.payload)
+      return this.#serializer === defaultSerializer ? taggedJsonAt(raw, start) : this.#serializer.deserialize(raw.slice(start))
     } catch {
       return NOT_FRESH
     }
@@ -1056,6 +1056,14 @@ export class TierCache {
     const epoch = this.#epoch
     return this.#coalescedGet(tier, this.#keyPrefix + key).then((raw) => {
       const now = this.#clock.now()
+      if (this.#l1 === undefined && typeof raw === 'string') {
+        // nothing to promote into: a fresh entry needs only its value
+        const value = this.#freshValue(raw, now)
+        if (value !== NOT_FRESH) {
+          this.#record(tier.index, key, status)
+          return value
+        }
+      }
       const hit = raw === FAILED || raw === null ? undefined : this.#decode(tier, key, raw, now)
       if (hit === undefined) {
         this.#tierMisses[tier.index]!++
@@ -1380,27 +1388,32 @@ export class TierCache {
    * Looks keys up in L1 then each shared tier (one batch per tier); records each key found
    * fresh. `missing` keys have no fresh value; `stale` holds those with one within grace.
    */
-  async #lookupMany(keys: readonly string[]): Promise<{ result: Map<string, unknown>; missing: string[]; stale: Map<string, Hit> }> {
+  async #lookupMany(keys: readonly string[]): Promise<{ result: Map<string, unknown>; missing: readonly string[]; stale: Map<string, Hit> }> {
     if (this.#clock.now() >= this.#pollAt) await this.#poll()
     const result = new Map<string, unknown>()
     const stale = new Map<string, Hit>()
-    let missing: string[] = []
     const l1 = this.#l1
-    const now = this.#clock.now()
-    for (const key of keys) {
-      result.set(key, undefined)
-      const entry = l1?.get(key)
-      if (entry !== undefined && entry.expiresAt > now) {
-        result.set(key, entry.value)
-        this.#l1Hit(key)
-      } else {
-        if (l1 !== undefined) this.#tierMisses[0]!++
-        if (this.#grace > 0) {
-          const old = this.#staleInL1(key, now)
-          if (old !== undefined) stale.set(key, old)
+    // without L1 every key goes to the first shared tier, in order: the result is filled there
+    let missing: readonly string[] = keys
+    if (l1 !== undefined) {
+      const now = this.#clock.now()
+      const remote: string[] = []
+      for (const key of keys) {
+        result.set(key, undefined)
+        const entry = l1.get(key)
+        if (entry !== undefined && entry.expiresAt > now) {
+          result.set(key, entry.value)
+          this.#l1Hit(key)
+        } else {
+          this.#tierMisses[0]!++
+          if (this.#grace > 0) {
+            const old = this.#staleInL1(key, now)
+            if (old !== undefined) stale.set(key, old)
+          }
+          remote.push(key)
         }
-        missing.push(key)
       }
+      missing = remote
     }
     for (let at = 0; at < this.#remotes.length && missing.length > 0; at++) {
       const tier = this.#remotes[at]!
@@ -1422,6 +1435,7 @@ export class TierCache {
         }
         const hit = raw === null || raw === undefined ? undefined : this.#decode(tier, key, raw, readAt)
         if (hit === undefined || hit.expiresAt <= readAt) {
+          if (lean) result.set(key, undefined)
           this.#tierMisses[tier.index]!++
           still.push(key)
           const known = stale.get(key)

@@ -58,6 +58,25 @@ export function decodeEnvelope(text: unknown): Envelope | undefined {
 }
 
 /**
+ * Where the payload of `text` starts, if `text` is a well-formed envelope without tags, still
+ * fresh at `now`; otherwise -1 (then `decodeEnvelope` decides: expired, tagged or corrupt).
+ * The read path for a value that needs none of the header but its expiry: no envelope
+ * object, no payload substring.
+ */
+export function freshPayloadStart(text: string, now: number): number {
+  if (!text.startsWith(VERSION)) return -1
+  const a = VERSION.length
+  const b = text.indexOf('|', a)
+  if (b < 0 || !(numberAt(text, a, b) > now)) return -1
+  const c = text.indexOf('|', b + 1)
+  const e = c < 0 ? -1 : text.indexOf('|', c + 1)
+  const d = e < 0 ? -1 : text.indexOf('|', e + 1)
+  if (d < 0 || !Number.isFinite(numberAt(text, b + 1, c)) || !Number.isFinite(numberAt(text, c + 1, e))) return -1
+  // tags need their JSON checked: `decodeEnvelope` does that
+  return numberAt(text, e + 1, d) === 0 ? d + 1 : -1
+}
+
+/**
  * The number written in `text` between `start` and `end`. Header fields are integers written
  * by `encodeEnvelope`, read here digit by digit without cutting substrings (this runs for
  * every key an L2 read returns); anything else goes through `Number`.

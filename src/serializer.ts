@@ -162,11 +162,19 @@ export const defaultSerializer: Serializer = {
     return (tagged ? 't' : 'j') + json
   },
   deserialize(text: string): unknown {
-    const mode = text.charCodeAt(0)
-    if (mode === 106 /* j */) return JSON.parse(text.slice(1))
-    if (mode === 116 /* t */) return JSON.parse(text.slice(1), reviver)
-    throw new SyntaxError('not a tagged-json payload')
+    return taggedJsonAt(text, 0)
   },
+}
+
+/**
+ * `defaultSerializer.deserialize(text.slice(start))` without cutting the payload out of the
+ * stored string first (the engine's read path).
+ */
+export function taggedJsonAt(text: string, start: number): unknown {
+  const mode = text.charCodeAt(start)
+  if (mode === 106 /* j */) return JSON.parse(text.slice(start + 1))
+  if (mode === 116 /* t */) return JSON.parse(text.slice(start + 1), reviver)
+  throw new SyntaxError('not a tagged-json payload')
 }
 
 /**

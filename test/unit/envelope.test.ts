@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { decodeEnvelope, encodeEnvelope } from '../../src/index.js'
+import { freshPayloadStart } from '../../src/envelope.js'
 
 describe('entry envelope', () => {
   it('round-trips expiry, grace end, tags and payload', () => {
@@ -21,5 +22,15 @@ describe('entry envelope', () => {
     'tc1|1|2|3|99|j1', 'tc1|1|2|3|3|abcj1', 'tc1|1|2|3|5|[123]j1', 'tc2|1|2|3|0|j1',
   ])('rejects foreign or corrupt input %j', (text) => {
     expect(decodeEnvelope(text)).toBeUndefined()
+    if (typeof text === 'string') expect(freshPayloadStart(text, 0)).toBe(-1)
+  })
+
+  it('finds the payload of a fresh untagged envelope in place, and leaves the rest to decodeEnvelope', () => {
+    const text = encodeEnvelope(1000, 2000, 600, [], 'j{"x":"|"}')
+    expect(text.slice(freshPayloadStart(text, 999))).toBe(decodeEnvelope(text)!.payload)
+    expect(freshPayloadStart(text, 1000)).toBe(-1) // expired (within grace: decodeEnvelope serves it stale)
+    expect(freshPayloadStart(encodeEnvelope(1000, 1000, 600, ['t'], 'j1'), 0)).toBe(-1) // tags: checked by decodeEnvelope
+    expect(freshPayloadStart('tc1|1000|x|600|0|j1', 0)).toBe(-1)
+    expect(freshPayloadStart('tc1|1000|1000|600|0|', 0)).toBe(20)
   })
 })
