@@ -5,7 +5,7 @@
  * embedded `memoryStore()`; pass `false` to go without either.
  * @module
  */
-import { coarseClock, createCacheWith, type CacheOptions, type TierCache } from '../src/index.js'
+import { coarseClock, createCacheWith, unrefTimer, type CacheOptions, type TierCache } from '../src/index.js'
 import { lru } from '../adapters/lru.js'
 import { memoryStore } from '../adapters/memory.js'
 import type { RuntimeEntry } from './env.js'
@@ -24,8 +24,9 @@ export type { RuntimeEntry } from './env.js'
  */
 export const runtime: RuntimeEntry = 'default'
 
-/** One clock for every cache of this entry. */
+/** One clock for every cache of this entry; each cache's L2 time limits share one timer. */
 const clock = coarseClock()
+const sharedTimer = { clock, unref: unrefTimer }
 
 /**
  * Creates a cache. Only `namespace` is required.
@@ -42,5 +43,5 @@ const clock = coarseClock()
  * ```
  */
 export function createCache(options: CacheOptions): TierCache {
-  return createCacheWith(options, { l1: () => lru(), l2: () => memoryStore(), clock })
+  return createCacheWith(options, { l1: () => lru(), l2: () => memoryStore(), clock, sharedTimer })
 }

@@ -30,8 +30,10 @@ declare const Deno: {
 }
 
 const tiers = lazyTiers('deno')
-/** One clock for every cache of this entry; Deno's timers are numbers, unref'd with Deno.unrefTimer. */
-const clock = coarseClock({ unref: (timer) => Deno.unrefTimer(timer as unknown as number) })
+/** One clock for every cache of this entry; each cache's L2 time limits share one timer (Deno's timers are numbers, unref'd with Deno.unrefTimer). */
+const unref = (timer: ReturnType<typeof setTimeout>): void => Deno.unrefTimer(timer as unknown as number)
+const clock = coarseClock()
+const sharedTimer = { clock, unref }
 
 /** Reads a variable only where `--allow-env` grants it, so creating a cache never prompts or throws. */
 const readDenoEnv: EnvReader = (name) => {
@@ -50,7 +52,7 @@ const readDenoEnv: EnvReader = (name) => {
  *   `KV_REST_API_TOKEN`) → Redis over HTTP (npm `@upstash/redis`), else an in-process
  *   `memoryStore()`. A malformed variable throws `InvalidOptionError`.
  * - `ttl: Strategy.ShortTerm` (5 min), `nullTtl: '30s'`, `jitter: 0.1`, `prefix: 'tiercache'`.
- * - `clock`: one `coarseClock()` shared by this entry's caches (a `Date.now()` at most every 1 ms or 256 reads).
+ * - `clock`: one `coarseClock()` shared by this entry's caches (one `Date.now()` per event-loop task, or per 64 readings).
  *
  * @example
  * ```ts
@@ -61,5 +63,5 @@ const readDenoEnv: EnvReader = (name) => {
  * ```
  */
 export function createCache(options: CacheOptions): TierCache {
-  return createCacheWith(options, { l1: () => lru(), l2: () => l2FromEnv(readDenoEnv, tiers), clock })
+  return createCacheWith(options, { l1: () => lru(), l2: () => l2FromEnv(readDenoEnv, tiers), clock, sharedTimer })
 }

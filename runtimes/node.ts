@@ -4,7 +4,7 @@
  * cache itself is the runtime-agnostic core.
  * @module
  */
-import { coarseClock, createCacheWith, type CacheOptions, type TierCache } from '../src/index.js'
+import { coarseClock, createCacheWith, unrefTimer, type CacheOptions, type TierCache } from '../src/index.js'
 import { lru } from '../adapters/lru.js'
 import { l2FromEnv, readObject, type RuntimeEntry } from './env.js'
 import { lazyTiers } from './lazy.js'
@@ -24,8 +24,9 @@ export type { RuntimeEntry } from './env.js'
 export const runtime: RuntimeEntry = 'node'
 
 const tiers = lazyTiers('node')
-/** One clock for every cache of this entry. */
+/** One clock for every cache of this entry; each cache's L2 time limits share one timer. */
 const clock = coarseClock()
+const sharedTimer = { clock, unref: unrefTimer }
 
 /**
  * Creates a cache on Node. Only `namespace` is required.
@@ -37,7 +38,7 @@ const clock = coarseClock()
  *   (or `KV_REST_API_URL` + `KV_REST_API_TOKEN`) → Redis over HTTP (install `@upstash/redis`),
  *   else an in-process `memoryStore()`. A malformed variable throws `InvalidOptionError`.
  * - `ttl: Strategy.ShortTerm` (5 min), `nullTtl: '30s'`, `jitter: 0.1`, `prefix: 'tiercache'`.
- * - `clock`: one `coarseClock()` shared by this entry's caches (a `Date.now()` at most every 1 ms or 256 reads).
+ * - `clock`: one `coarseClock()` shared by this entry's caches (one `Date.now()` per event-loop task, or per 64 readings).
  *
  * @example
  * ```ts
@@ -48,5 +49,5 @@ const clock = coarseClock()
  * ```
  */
 export function createCache(options: CacheOptions): TierCache {
-  return createCacheWith(options, { l1: () => lru(), l2: () => l2FromEnv(readObject(process.env), tiers), clock })
+  return createCacheWith(options, { l1: () => lru(), l2: () => l2FromEnv(readObject(process.env), tiers), clock, sharedTimer })
 }

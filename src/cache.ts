@@ -1,5 +1,6 @@
 import { CircuitBreaker, type CircuitState } from './circuit-breaker.js'
 import { isCoarseClock } from './clock.js'
+import { DeadlineList, type Deadline, type SharedTimer } from './deadlines.js'
 import { systemClock, type Clock, type L1Entry, type L1Store, type L2Store, type L2Write, type StreamEntry } from './contracts.js'
 import { describe, parseDuration, Strategy, type Duration } from './duration.js'
 import { decodeEnvelope, encodeEnvelope, freshPayloadStart } from './envelope.js'
@@ -27,6 +28,11 @@ export interface RuntimeDefaults {
   waitUntil?: (promise: Promise<unknown>) => void
   /** The time source when the options name none (the node, bun, deno and default entries: a shared `coarseClock()`). */
   clock?: Clock
+  /**
+   * Keep all L2 time limits of a cache on one timer, for runtimes whose timers outlive the
+   * request that armed them (not Workers). Without it each L2 call arms a timer of its own.
+   */
+  sharedTimer?: SharedTimer
 }
 
 interface RemoteTier {
@@ -39,6 +45,8 @@ interface RemoteTier {
   readonly breaker: CircuitBreaker | undefined
   /** Single gets waiting to be sent together at the end of this tick, by full key. */
   readonly pending: Map<string, ((raw: string | null | typeof FAILED) => void)[]>
+  /** The key queued last in `pending` (the only one, when it holds one). */
+  lastPending: string
 }
 
 /** A live entry read from some tier. */
@@ -138,6 +146,8 @@ export class TierCache {
   readonly #softTimeout: number
   readonly #hardTimeout: number
   readonly #l2Timeout: number
+  /** The L2 time limits on one timer, where the runtime allows it (`RuntimeDefaults.sharedTimer`). */
+  readonly #deadlines: DeadlineList | undefined
   readonly #serializer: Serializer
   readonly #loader: Loader | undefined
   readonly #maxKeyLength: number
@@ -236,6 +246,7 @@ export class TierCache {
       throw new InvalidOptionError('loaderTimeout.soft must be shorter than loaderTimeout.hard', { option: 'loaderTimeout.soft' })
     }
     this.#l2Timeout = checkDuration(options.l2Timeout, 'l2Timeout', DEFAULT_L2_TIMEOUT, true)
+    this.#deadlines = this.#l2Timeout > 0 && defaults.sharedTimer !== undefined ? new DeadlineList(this.#l2Timeout, defaults.sharedTimer) : undefined
     this.#maxKeyLength = checkPositive(options.maxKeyLength, 'maxKeyLength', DEFAULT_MAX_KEY_LENGTH, true)
     this.#loader = checkFunction<Loader>(options.loader, 'loader')
     this.#onEvent = checkFunction(options.onEvent, 'onEvent')
@@ -281,6 +292,7 @@ export class TierCache {
         scale: tier.ttlScale ?? 1,
         promote: tier.promote ?? true,
         pending: new Map(),
+        lastPending: '',
         breaker: breaker === undefined ? undefined : new CircuitBreaker(breaker.failures, breaker.cooldown, this.#clock, (state) => {
           this.#emit({ type: 'circuit', namespace: this.namespace, tier: label, state })
         }),
@@ -817,6 +829,7 @@ export class TierCache {
       this.#l1.owner = undefined
     }
     await Promise.all(this.#remotes.map((tier) => tier.store.close?.()))
+    this.#deadlines?.clear()
   }
 
   // ---------------------------------------------------------------- internals
@@ -933,20 +946,26 @@ export class TierCache {
     // one promise settled by whichever comes first, the operation or its time limit
     return new Promise<T | typeof FAILED>((resolve) => {
       let late = false
-      const timer = setTimeout(() => {
+      const expire = (): void => {
         late = true
         breaker?.failure()
         this.#l2Timeouts++
         resolve(this.#failed(tier, operation, keys, write, new L2TimeoutError(operation, timeout, { namespace: this.namespace }), true, false))
-      }, timeout)
+      }
+      const deadlines = this.#deadlines
+      const limit = deadlines === undefined ? setTimeout(expire, timeout) : deadlines.add(expire)
+      const settled = (): void => {
+        if (deadlines === undefined) clearTimeout(limit as ReturnType<typeof setTimeout>)
+        else deadlines.remove(limit as Deadline)
+      }
       pending.then((result) => {
         if (late) return
-        clearTimeout(timer)
+        settled()
         breaker?.success()
         resolve(result)
       }, (cause: unknown) => {
         if (late) return
-        clearTimeout(timer)
+        settled()
         breaker?.failure()
         resolve(this.#failed(tier, operation, keys, write, cause, false, false))
       })
@@ -1092,37 +1111,35 @@ export class TierCache {
     if (this.#clock.now() >= this.#pollAt) this.#track(this.#poll())
     const { loader } = resolved
     const existing = this.#flights.get(key)
-    let flight: Flight
+    const answer = (outcome: Outcome): unknown => {
+      if (outcome.stale !== undefined) {
+        if (!resolved.allowStale) return this.#awaitFresh(key, resolved)
+        this.#served(key, outcome.source, outcome.stale, resolved.status)
+        return outcome.value
+      }
+      this.#record(outcome.source, key, resolved.status)
+      return outcome.value
+    }
+    const fail = (error: unknown): never => {
+      this.#record(MISS, key, resolved.status)
+      throw error
+    }
     if (existing !== undefined && (existing.loads || loader === undefined)) {
       this.#coalesced++
-      flight = existing
-    } else {
-      flight = { loads: loader !== undefined, superseded: false, promise: undefined as unknown as Promise<Outcome> }
-      this.#flights.set(key, flight)
-      flight.promise = this.#lookup(key, resolved, flight)
-      const done = (): void => {
-        if (this.#flights.get(key) === flight) this.#flights.delete(key)
-      }
-      flight.promise.then((outcome) => {
-        done()
-        if (outcome.refresh === true && loader !== undefined && !this.#closed) this.#refresh(key, loader, resolved.options)
-      }, done)
+      return existing.promise.then(answer, fail)
     }
-    return flight.promise.then(
-      (outcome) => {
-        if (outcome.stale !== undefined) {
-          if (!resolved.allowStale) return this.#awaitFresh(key, resolved)
-          this.#served(key, outcome.source, outcome.stale, resolved.status)
-          return outcome.value
-        }
-        this.#record(outcome.source, key, resolved.status)
-        return outcome.value
-      },
-      (error: unknown) => {
-        this.#record(MISS, key, resolved.status)
-        throw error
-      },
-    )
+    const flight: Flight = { loads: loader !== undefined, superseded: false, promise: undefined as unknown as Promise<Outcome> }
+    this.#flights.set(key, flight)
+    flight.promise = this.#lookup(key, resolved, flight)
+    // the owner's own answer also ends the flight (first, before any joiner's answer)
+    return flight.promise.then((outcome) => {
+      if (this.#flights.get(key) === flight) this.#flights.delete(key)
+      if (outcome.refresh === true && loader !== undefined && !this.#closed) this.#refresh(key, loader, resolved.options)
+      return answer(outcome)
+    }, (error: unknown) => {
+      if (this.#flights.get(key) === flight) this.#flights.delete(key)
+      return fail(error)
+    })
   }
 
   /** For a caller that refuses stale values: waits for the refresh in flight, or loads. */
@@ -1200,7 +1217,7 @@ export class TierCache {
    * superseded), under the hard timeout; with a stale value at hand, resolves SOFT_TIMEOUT after
    * the soft timeout, or LOAD_FAILED on failure (staleOnError) — the load goes on in the background.
    */
-  async #loadWithTimeouts(key: string, loader: Loader, options: LoadOptions | undefined, flight: Flight | undefined, stale: Hit | undefined): Promise<unknown> {
+  #loadWithTimeouts(key: string, loader: Loader, options: LoadOptions | undefined, flight: Flight | undefined, stale: Hit | undefined): Promise<unknown> {
     const load = (): Promise<unknown> => this.#runLoader([key], async () => {
       const ctx = new LoadContextImpl(key)
       const value = await loader(key, ctx)
@@ -1220,6 +1237,11 @@ export class TierCache {
       // nothing to race: the caller waits for the load itself
       return stale !== undefined && this.#staleOnError ? loading.catch(() => LOAD_FAILED) : loading
     }
+    return this.#raceLoad(key, loading, stale)
+  }
+
+  /** The load against its hard timeout, and against the soft timeout when a stale value is at hand. */
+  async #raceLoad(key: string, loading: Promise<unknown>, stale: Hit | undefined): Promise<unknown> {
     loading.catch(noop) // the caller may have moved on (timeouts); failures are counted in #runLoader
     const timers: ReturnType<typeof setTimeout>[] = []
     const racers: Promise<unknown>[] = [loading]
@@ -1304,8 +1326,11 @@ export class TierCache {
     if (pending.size === 0) queueMicrotask(() => this.#flushGets(tier))
     return new Promise((resolve) => {
       const waiters = pending.get(fullKey)
-      if (waiters === undefined) pending.set(fullKey, [resolve])
-      else waiters.push(resolve)
+      if (waiters !== undefined) waiters.push(resolve)
+      else {
+        pending.set(fullKey, [resolve])
+        tier.lastPending = fullKey
+      }
     })
   }
 
@@ -1313,10 +1338,9 @@ export class TierCache {
     const pending = tier.pending
     if (pending.size === 1) {
       // the common lone read: no batch arrays
-      let fullKey = ''
-      let waiters: ((raw: string | null | typeof FAILED) => void)[] = []
-      for (const [k, w] of pending) (fullKey = k), (waiters = w)
-      pending.clear()
+      const fullKey = tier.lastPending
+      const waiters = pending.get(fullKey)!
+      pending.delete(fullKey) // not clear(): V8 gives a cleared Map a new table
       void this.#call(tier, 'get', () => [fullKey.slice(this.#keyPrefix.length)], () => tier.store.get(fullKey), false).then((raw) => {
         for (const resolve of waiters) resolve(raw)
       })

@@ -9,60 +9,53 @@ import { InvalidOptionError } from './errors.js'
 /** Options of {@link coarseClock}. */
 export interface CoarseClockOptions {
   /**
-   * Longest time, in ms, a reading is reused; a timer that fires after it makes the next read
-   * ask the system again. @default 1
-   */
-  resolution?: number
-  /**
-   * Most readings served from one system read, so a loop that never yields to timers (a chain
-   * of awaits on in-memory hits) still sees time move. @default 256
+   * Most readings served from one system read, so a chain of awaits that never ends its task
+   * (in-memory hits in a loop) still sees time move. @default 64
    */
   reads?: number
-  /**
-   * Makes the timer not keep the process alive, for runtimes whose timers have no `unref()`
-   * (Deno: `(id) => Deno.unrefTimer(id)`). @default calls `timer.unref()` when it has one
-   */
-  unref?: (timer: ReturnType<typeof setTimeout>) => void
+}
+
+/** Runs `callback` when the current event-loop task is over (`setImmediate`), else after 1 ms. */
+function endOfTask(callback: () => void): void {
+  const immediate = (globalThis as { setImmediate?: (callback: () => void) => unknown }).setImmediate
+  if (typeof immediate === 'function') immediate(callback)
+  else unrefTimer(setTimeout(callback, 1))
 }
 
 /**
- * A system clock that reuses one `Date.now()` for up to `resolution` ms or `reads` readings,
- * whichever ends first. Idle, it arms no timer; busy, at most one short timer per `resolution`.
- * Readings lag the system clock by at most about `resolution` ms while the event loop turns;
- * a loop that blocks it sees at most `reads` readings of one instant. Lifetimes of seconds
- * and more do not notice; the node, bun, deno and default entries use it for their caches.
- * Not for Cloudflare Workers: there a timer dies with the request that armed it, and
- * `Date.now()` already stands still during a request.
+ * A system clock that reuses one `Date.now()` until the current event-loop task ends (an I/O
+ * callback, a timer, a request) or for `reads` readings, whichever comes first. A reading
+ * lags the system clock by at most the time one task takes or `reads` readings take. It arms
+ * no timer: the end of a task is marked with one `setImmediate`, which runs at the end of the
+ * same event-loop turn (a timer would wake an idle process, and on a VM one wake-up costs
+ * more CPU than the clock reads it saves). Idle, it schedules nothing.
+ * The node, bun, deno and default entries use one for their caches. Not for Cloudflare
+ * Workers: there `Date.now()` already stands still during a request.
  *
  * @example
  * ```ts
  * import { createCacheWith, coarseClock } from 'tiercache/core'
- * const cache = createCacheWith({ namespace: 'user', l1: lru(), clock: coarseClock({ resolution: 5 }) })
+ * const cache = createCacheWith({ namespace: 'user', l1: lru(), clock: coarseClock({ reads: 256 }) })
  * ```
  */
 export function coarseClock(options: CoarseClockOptions = {}): Clock {
-  const resolution = options.resolution ?? 1
-  const reads = options.reads ?? 256
-  if (typeof resolution !== 'number' || !(resolution >= 1) || !Number.isFinite(resolution)) {
-    throw new InvalidOptionError(`coarseClock: resolution must be a finite number of ms ≥ 1; got ${String(resolution)}`, { option: 'coarseClock.resolution' })
-  }
+  const reads = options.reads ?? 64
   if (!Number.isInteger(reads) || reads < 1) {
     throw new InvalidOptionError(`coarseClock: reads must be an integer ≥ 1; got ${String(reads)}`, { option: 'coarseClock.reads' })
   }
-  const unref = options.unref ?? ((timer: ReturnType<typeof setTimeout>) => (timer as { unref?: () => void }).unref?.())
   let time = 0
   let left = 0
-  let armed = false
+  let deferred = false
   const expire = (): void => {
-    armed = false
+    deferred = false
     left = 0
   }
   const read = (): number => {
     time = Date.now()
     left = reads
-    if (!armed) {
-      armed = true
-      unref(setTimeout(expire, resolution))
+    if (!deferred) {
+      deferred = true
+      endOfTask(expire)
     }
     return time
   }
@@ -72,6 +65,15 @@ export function coarseClock(options: CoarseClockOptions = {}): Clock {
 }
 
 const coarse = new WeakSet<Clock>()
+
+/**
+ * Makes a timer not keep the process alive, where timers have `unref()` (Node, Bun); a no-op
+ * elsewhere.
+ * @example unrefTimer(setTimeout(poll, 1000))
+ */
+export function unrefTimer(timer: ReturnType<typeof setTimeout>): void {
+  ;(timer as { unref?: () => void }).unref?.()
+}
 
 /** Whether `clock` came from {@link coarseClock} (for diagnostics). */
 export function isCoarseClock(clock: Clock): boolean {

@@ -6,6 +6,7 @@ import { lru } from '../../adapters/lru.js'
 import { redis } from '../../adapters/redis.js'
 import { freePort } from '../support/redis-server.js'
 import { uniqueName } from '../support/helpers.js'
+import { createCacheWith, type L2Store } from '../../src/index.js'
 
 describe('close', () => {
   it('refuses every call afterwards with E_CLOSED, and is safe to call twice', async () => {
@@ -81,6 +82,38 @@ describe('Redis unreachable', () => {
       },
     })
     expect(await cache.getOrLoad('k', () => 'ok')).toBe('ok')
+    await cache.close()
+  })
+})
+
+describe('a shared tier that never answers', () => {
+  /** Every call hangs for ever, as on a stalled connection. */
+  const silent = (): L2Store => {
+    const never = (): Promise<never> => new Promise<never>(() => undefined)
+    return { kind: 'l2', name: 'silent', get: never, mget: never, set: never, mset: never, delete: never, clear: never }
+  }
+
+  // the runtime entries keep one timer for all of a cache's limits; createCacheWith (and Workers) one per call
+  it.each([
+    ['one timer per cache (runtime entry)', () => createCache({ namespace: uniqueName(), l1: lru(), l2: silent(), l2Timeout: 80 })],
+    ['a timer per call (createCacheWith)', () => createCacheWith({ namespace: uniqueName(), l1: lru(), l2: silent(), l2Timeout: 80 })],
+  ])('%s: every call is answered after l2Timeout, each limit counted once', async (_, make) => {
+    const cache = make()
+    const started = performance.now()
+    const answers = await Promise.all([
+      cache.get('a'),
+      cache.getOrLoad('b', () => 'loaded'),
+      cache.mget(['c', 'd']),
+      cache.set('e', 1),
+    ])
+    const elapsed = performance.now() - started
+    expect(answers[0]).toBeUndefined()
+    expect(answers[1]).toBe('loaded')
+    expect([...answers[2].values()]).toEqual([undefined, undefined])
+    expect(elapsed).toBeGreaterThanOrEqual(75)
+    expect(elapsed).toBeLessThan(1000)
+    // a (with b, coalesced into one MGET), the batch c+d, the write-back of b, and e
+    expect(cache.stats().l2Timeouts).toBe(4)
     await cache.close()
   })
 })
