@@ -1447,14 +1447,19 @@ export class TierCache {
       const readAt = this.#clock.now()
       // nothing above this tier to copy a hit into: a fresh entry needs only its value
       const lean = at === 0 && this.#l1 === undefined
-      missing.forEach((key, i) => {
+      // fresh values found the lean way, counted at the end when nobody listens for each hit
+      let leanHits = 0
+      const quiet = this.#onEvent === undefined
+      for (let i = 0; i < missing.length; i++) {
+        const key = missing[i]!
         const raw = raws === FAILED ? null : raws[i]
         if (lean && typeof raw === 'string') {
           const value = this.#freshValue(raw, readAt)
           if (value !== NOT_FRESH) {
             result.set(key, value)
-            this.#record(tier.index, key)
-            return
+            if (quiet) leanHits++
+            else this.#record(tier.index, key)
+            continue
           }
         }
         const hit = raw === null || raw === undefined ? undefined : this.#decode(tier, key, raw, readAt)
@@ -1464,13 +1469,15 @@ export class TierCache {
           still.push(key)
           const known = stale.get(key)
           if (hit !== undefined && (known === undefined || hit.staleUntil > known.staleUntil)) stale.set(key, hit)
-          return
+          continue
         }
         result.set(key, hit.value)
         this.#record(tier.index, key)
         const flight = this.#flights.get(key)
         if (flight === undefined || !flight.superseded) this.#promote(key, hit, at, readAt)
-      })
+      }
+      this.#requests += leanHits
+      this.#tierHits[tier.index]! += leanHits
       missing = still
     }
     return { result, missing, stale }

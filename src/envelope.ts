@@ -64,16 +64,26 @@ export function decodeEnvelope(text: unknown): Envelope | undefined {
  * object, no payload substring.
  */
 export function freshPayloadStart(text: string, now: number): number {
+  // runs for every key of a batch read: the expiry digit by digit, the two fields after it
+  // skipped with indexOf (their first digit checked), no substrings, no envelope object
   if (!text.startsWith(VERSION)) return -1
-  const a = VERSION.length
-  const b = text.indexOf('|', a)
-  if (b < 0 || !(numberAt(text, a, b) > now)) return -1
-  const c = text.indexOf('|', b + 1)
-  const e = c < 0 ? -1 : text.indexOf('|', c + 1)
-  const d = e < 0 ? -1 : text.indexOf('|', e + 1)
-  if (d < 0 || !Number.isFinite(numberAt(text, b + 1, c)) || !Number.isFinite(numberAt(text, c + 1, e))) return -1
-  // tags need their JSON checked: `decodeEnvelope` does that
-  return numberAt(text, e + 1, d) === 0 ? d + 1 : -1
+  let expiresAt = 0
+  let i = VERSION.length
+  for (const end = i + 16; i < end; i++) {
+    const digit = text.charCodeAt(i) - 48
+    if (digit === 124 - 48) break
+    if (!(digit >= 0 && digit <= 9)) return -1
+    expiresAt = expiresAt * 10 + digit
+  }
+  if (i === VERSION.length || text.charCodeAt(i) !== 124 || !(expiresAt > now) || !isDigit(text.charCodeAt(i + 1))) return -1
+  const ttlAt = text.indexOf('|', i + 1) + 1
+  const tagsAt = ttlAt === 0 || !isDigit(text.charCodeAt(ttlAt)) ? 0 : text.indexOf('|', ttlAt) + 1
+  // a tag length of exactly 0: tags need their JSON checked, which decodeEnvelope does
+  return tagsAt !== 0 && text.charCodeAt(tagsAt) === 48 && text.charCodeAt(tagsAt + 1) === 124 ? tagsAt + 2 : -1
+}
+
+function isDigit(code: number): boolean {
+  return code >= 48 && code <= 57
 }
 
 /**
