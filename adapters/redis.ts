@@ -190,7 +190,6 @@ function within<T>(ms: number, what: string, promise: Promise<T>): Promise<T> {
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer))
 }
 
-const noop = (): void => undefined
 
 function singleStore(options: RedisStoreOptions): RedisStore {
   const scanCount = options.scanCount ?? 1000
@@ -220,7 +219,8 @@ function singleStore(options: RedisStoreOptions): RedisStore {
     // the hot three go straight to a ready client: no promise between the call and the command
     get: (key) => withClient((c) => c.get(key) as Promise<string | null>),
     mget: (keys) => (keys.length === 0 ? Promise.resolve([]) : withClient((c) => c.mGet(keys as string[]) as Promise<(string | null)[]>)),
-    set: (key, value, ttl) => withClient((c) => c.set(key, value, { expiration: { type: 'PX', value: px(ttl) } }).then(noop)),
+    // resolves to Redis' 'OK' rather than undefined: one promise less per write, and no caller reads it
+    set: (key, value, ttl) => withClient((c) => c.set(key, value, { expiration: { type: 'PX', value: px(ttl) } }) as Promise<unknown> as Promise<void>),
     async mset(writes: readonly L2Write[]) {
       if (writes.length === 0) return
       const c = await connect()

@@ -103,6 +103,10 @@ const noop = (): void => undefined
 /** An entry's ttl on a shared tier: scaled by the tier's ttlScale, at least 1 ms. */
 const tierTtl = (tier: RemoteTier, ttl: number): number => Math.max(1, Math.round(ttl * tier.scale))
 
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return value instanceof Promise || (value !== null && typeof value === 'object' && typeof (value as PromiseLike<unknown>).then === 'function')
+}
+
 /** The `LoadContext` handed to a loader: what it sets overrides the load's options. */
 class LoadContextImpl implements LoadContext {
   ttl: number | undefined
@@ -1220,7 +1224,9 @@ export class TierCache {
   #loadWithTimeouts(key: string, loader: Loader, options: LoadOptions | undefined, flight: Flight | undefined, stale: Hit | undefined): Promise<unknown> {
     const load = (): Promise<unknown> => this.#runLoader([key], async () => {
       const ctx = new LoadContextImpl(key)
-      const value = await loader(key, ctx)
+      const returned = loader(key, ctx)
+      // a loader that answers synchronously (a computed value) is not awaited: one turn less
+      const value = isThenable(returned) ? await returned : returned
       if (value === undefined) {
         throw new LoaderResultError(`loader for key ${describe(key)} returned undefined; return null to cache absence`, { namespace: this.namespace, key })
       }

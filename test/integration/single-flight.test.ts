@@ -47,6 +47,16 @@ describe.each(backends)('single-flight over $name', ({ shared }) => {
     })).rejects.toThrow('sync boom')
   })
 
+  it('a synchronous value, a promise and a foreign thenable are all loaded and cached alike', async () => {
+    const cache = track(createCache({ namespace: uniqueName(), l1: false, l2: shared()() }))
+    const thenable = { then: (resolve: (v: string) => void) => resolve('from thenable') }
+    expect(await cache.getOrLoad('sync', () => 'from value')).toBe('from value')
+    expect(await cache.getOrLoad('promise', async () => 'from promise')).toBe('from promise')
+    expect(await cache.getOrLoad('thenable', () => thenable as unknown as Promise<string>)).toBe('from thenable')
+    expect(await cache.mget(['sync', 'promise', 'thenable'])).toEqual(new Map([['sync', 'from value'], ['promise', 'from promise'], ['thenable', 'from thenable']]))
+    await expect(cache.getOrLoad('undefined', () => undefined as unknown as string)).rejects.toMatchObject({ code: 'E_LOADER_RESULT' })
+  })
+
   it('a set during a load wins: the load result is returned but not written over it', async () => {
     const cache = track(createCache({ namespace: uniqueName(), l2: shared()() }))
     const loading = cache.getOrLoad('k', async () => {
