@@ -926,10 +926,26 @@ export class TierCache {
    * or a skipped call is counted, reported, and returned as FAILED. Never rejects.
    */
   #call<T>(tier: RemoteTier, operation: string, keys: readonly string[] | (() => readonly string[]), run: () => Promise<T>, write: boolean): Promise<T | typeof FAILED> {
+    return new Promise((resolve) => this.#callInto(tier, operation, keys, run, write, resolve))
+  }
+
+  /**
+   * `#call` handing its result to `deliver`, exactly once, instead of settling a promise of its
+   * own: whichever comes first, the operation or its time limit, delivers.
+   */
+  #callInto<T>(
+    tier: RemoteTier,
+    operation: string,
+    keys: readonly string[] | (() => readonly string[]),
+    run: () => Promise<T>,
+    write: boolean,
+    deliver: (result: T | typeof FAILED) => void,
+  ): void {
     const breaker = tier.breaker
     if (breaker !== undefined && !breaker.allow()) {
       this.#l2Skipped++
-      return Promise.resolve(this.#failed(tier, operation, keys, write, new Error(`circuit open after repeated failures; skipped`), false, true))
+      deliver(this.#failed(tier, operation, keys, write, new Error(`circuit open after repeated failures; skipped`), false, true))
+      return
     }
     let pending: Promise<T>
     try {
@@ -939,40 +955,36 @@ export class TierCache {
     }
     const timeout = this.#l2Timeout
     if (timeout <= 0) {
-      return pending.then((result) => {
-        breaker?.success()
-        return result
-      }, (cause: unknown) => {
-        breaker?.failure()
-        return this.#failed(tier, operation, keys, write, cause, false, false)
-      })
-    }
-    // one promise settled by whichever comes first, the operation or its time limit
-    return new Promise<T | typeof FAILED>((resolve) => {
-      let late = false
-      const expire = (): void => {
-        late = true
-        breaker?.failure()
-        this.#l2Timeouts++
-        resolve(this.#failed(tier, operation, keys, write, new L2TimeoutError(operation, timeout, { namespace: this.namespace }), true, false))
-      }
-      const deadlines = this.#deadlines
-      const limit = deadlines === undefined ? setTimeout(expire, timeout) : deadlines.add(expire)
-      const settled = (): void => {
-        if (deadlines === undefined) clearTimeout(limit as ReturnType<typeof setTimeout>)
-        else deadlines.remove(limit as Deadline)
-      }
       pending.then((result) => {
-        if (late) return
-        settled()
         breaker?.success()
-        resolve(result)
+        deliver(result)
       }, (cause: unknown) => {
-        if (late) return
-        settled()
         breaker?.failure()
-        resolve(this.#failed(tier, operation, keys, write, cause, false, false))
+        deliver(this.#failed(tier, operation, keys, write, cause, false, false))
       })
+      return
+    }
+    let late = false
+    const expire = (): void => {
+      late = true
+      breaker?.failure()
+      this.#l2Timeouts++
+      deliver(this.#failed(tier, operation, keys, write, new L2TimeoutError(operation, timeout, { namespace: this.namespace }), true, false))
+    }
+    const deadlines = this.#deadlines
+    const limit = deadlines === undefined ? setTimeout(expire, timeout) : deadlines.add(expire)
+    pending.then((result) => {
+      if (late) return
+      if (deadlines === undefined) clearTimeout(limit as ReturnType<typeof setTimeout>)
+      else deadlines.remove(limit as Deadline)
+      breaker?.success()
+      deliver(result)
+    }, (cause: unknown) => {
+      if (late) return
+      if (deadlines === undefined) clearTimeout(limit as ReturnType<typeof setTimeout>)
+      else deadlines.remove(limit as Deadline)
+      breaker?.failure()
+      deliver(this.#failed(tier, operation, keys, write, cause, false, false))
     })
   }
 
@@ -1347,9 +1359,10 @@ export class TierCache {
       const fullKey = tier.lastPending
       const waiters = pending.get(fullKey)!
       pending.delete(fullKey) // not clear(): V8 gives a cleared Map a new table
-      void this.#call(tier, 'get', () => [fullKey.slice(this.#keyPrefix.length)], () => tier.store.get(fullKey), false).then((raw) => {
+      const deliver = waiters.length === 1 ? waiters[0]! : (raw: string | null | typeof FAILED): void => {
         for (const resolve of waiters) resolve(raw)
-      })
+      }
+      this.#callInto(tier, 'get', () => [fullKey.slice(this.#keyPrefix.length)], () => tier.store.get(fullKey), false, deliver)
       return
     }
     const fullKeys = new Array<string>(pending.size)
@@ -1362,7 +1375,7 @@ export class TierCache {
     pending.clear()
     this.#coalescedReads += n - 1
     const keys = (): string[] => fullKeys.map((fullKey) => fullKey.slice(this.#keyPrefix.length))
-    void this.#call(tier, 'mget', keys, () => mgetOf(tier.store, fullKeys), false).then((raws) => {
+    this.#callInto(tier, 'mget', keys, () => mgetOf(tier.store, fullKeys), false, (raws) => {
       for (let i = 0; i < n; i++) {
         const raw = raws === FAILED ? FAILED : (raws[i] ?? null)
         for (const resolve of waiting[i]!) resolve(raw)
@@ -1619,7 +1632,8 @@ export class TierCache {
   }
 
   /** `#write` of one untagged entry to one shared tier, without the batch's arrays. */
-  async #writeOne(key: string, value: unknown, ttl: number, operation: 'set' | 'mset', own: Flight | undefined): Promise<void> {
+  /** Not async: its callers are, so a value that cannot be serialized still reaches them as a rejection. */
+  #writeOne(key: string, value: unknown, ttl: number, operation: 'set' | 'mset', own: Flight | undefined): Promise<void> {
     const now = this.#clock.now()
     const jittered = this.#ttlWithJitter(ttl)
     const payload = this.#serialize(key, value)
@@ -1631,8 +1645,12 @@ export class TierCache {
     const scaled = tierTtl(tier, jittered)
     const stored = this.#envelope(now, scaled, NO_TAGS, payload)
     const fullKey = this.#keyPrefix + key
-    await this.#call(tier, operation, [key], () => tier.store.set(fullKey, stored, scaled + this.#grace), true)
-    this.#setL1Written(key, value, jittered, now, undefined)
+    return new Promise((resolve) => {
+      this.#callInto(tier, operation, [key], () => tier.store.set(fullKey, stored, scaled + this.#grace), true, () => {
+        this.#setL1Written(key, value, jittered, now, undefined)
+        resolve()
+      })
+    })
   }
 
   /** The stored string of an entry written `now` with `ttl` on its tier (grace on top). */
