@@ -35,6 +35,9 @@ export interface RuntimeDefaults {
   sharedTimer?: SharedTimer
 }
 
+/** Takes the result of a queued single read: the stored string, null, or FAILED. */
+type Reader = (raw: string | null | typeof FAILED) => void
+
 interface RemoteTier {
   readonly store: L2Store
   readonly label: string
@@ -44,7 +47,7 @@ interface RemoteTier {
   readonly promote: boolean
   readonly breaker: CircuitBreaker | undefined
   /** Single gets waiting to be sent together at the end of this tick, by full key. */
-  readonly pending: Map<string, ((raw: string | null | typeof FAILED) => void)[]>
+  readonly pending: Map<string, Reader | Reader[]>
   /** The key queued last in `pending` (the only one, when it holds one). */
   lastPending: string
 }
@@ -102,6 +105,11 @@ const noop = (): void => undefined
 
 /** An entry's ttl on a shared tier: scaled by the tier's ttlScale, at least 1 ms. */
 const tierTtl = (tier: RemoteTier, ttl: number): number => Math.max(1, Math.round(ttl * tier.scale))
+
+/** Hands one read's result to each of the readers of its key. */
+function deliverAll(readers: readonly Reader[], raw: string | null | typeof FAILED): void {
+  for (const read of readers) read(raw)
+}
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
   return value instanceof Promise || (value !== null && typeof value === 'object' && typeof (value as PromiseLike<unknown>).then === 'function')
@@ -1343,12 +1351,12 @@ export class TierCache {
     const pending = tier.pending
     if (pending.size === 0) queueMicrotask(() => this.#flushGets(tier))
     return new Promise((resolve) => {
-      const waiters = pending.get(fullKey)
-      if (waiters !== undefined) waiters.push(resolve)
-      else {
-        pending.set(fullKey, [resolve])
+      const waiting = pending.get(fullKey)
+      if (waiting === undefined) {
+        pending.set(fullKey, resolve) // most keys have one reader: no array
         tier.lastPending = fullKey
-      }
+      } else if (typeof waiting === 'function') pending.set(fullKey, [waiting, resolve])
+      else waiting.push(resolve)
     })
   }
 
@@ -1357,20 +1365,18 @@ export class TierCache {
     if (pending.size === 1) {
       // the common lone read: no batch arrays
       const fullKey = tier.lastPending
-      const waiters = pending.get(fullKey)!
+      const waiting = pending.get(fullKey)!
       pending.delete(fullKey) // not clear(): V8 gives a cleared Map a new table
-      const deliver = waiters.length === 1 ? waiters[0]! : (raw: string | null | typeof FAILED): void => {
-        for (const resolve of waiters) resolve(raw)
-      }
+      const deliver: Reader = typeof waiting === 'function' ? waiting : (raw) => deliverAll(waiting, raw)
       this.#callInto(tier, 'get', () => [fullKey.slice(this.#keyPrefix.length)], () => tier.store.get(fullKey), false, deliver)
       return
     }
     const fullKeys = new Array<string>(pending.size)
-    const waiting = new Array<((raw: string | null | typeof FAILED) => void)[]>(pending.size)
+    const waiting = new Array<Reader | Reader[]>(pending.size)
     let n = 0
-    for (const [fullKey, waiters] of pending) {
+    for (const [fullKey, readers] of pending) {
       fullKeys[n] = fullKey
-      waiting[n++] = waiters
+      waiting[n++] = readers
     }
     pending.clear()
     this.#coalescedReads += n - 1
@@ -1378,7 +1384,9 @@ export class TierCache {
     this.#callInto(tier, 'mget', keys, () => mgetOf(tier.store, fullKeys), false, (raws) => {
       for (let i = 0; i < n; i++) {
         const raw = raws === FAILED ? FAILED : (raws[i] ?? null)
-        for (const resolve of waiting[i]!) resolve(raw)
+        const readers = waiting[i]!
+        if (typeof readers === 'function') readers(raw)
+        else deliverAll(readers, raw)
       }
     })
   }
