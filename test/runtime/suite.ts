@@ -355,6 +355,8 @@ export const cases: Case[] = [
       equal(ctx.entry.got, ctx.entry.expected, "the entry 'tiercache' resolved to")
       const tiers = Object.values(cache().stats().tiers).map((t) => t.name)
       equal(tiers, ['lru', ctx.l2Name], 'tiers')
+      // Workers keep Date.now() (frozen within a request there); the others share a coarse clock
+      equal(cache().diagnostics().config.clock, ctx.runtime === 'workerd' ? 'system' : 'coarse', 'the default clock')
     },
   },
   {
