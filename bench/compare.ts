@@ -80,13 +80,13 @@ const Q = options.quick
 // minutes on a 2-core VM; A's op count is calibrated per subject to ~A_SAMPLE_MS per sample.
 const A_SAMPLE_MS = Q ? 20 : 100
 const B_OPS = Q ? 200 : 1_000
-const B64_BATCHES = Q ? 15 : 60
+const B64_BATCHES = Q ? 15 : 150
 const CONCURRENCY = 64
 const STAMPEDES = Q ? 2 : 5
 const STAMPEDE_CALLERS = 1_000
 const STAMPEDE_LOADER_MS = 20
 const D_OPS = Q ? 50 : 200
-const E_OPS = Q ? 150 : 600
+const E_OPS = Q ? 150 : 1_000
 const HEAP_ENTRIES = 100_000
 const HEAP_ROUNDS = Q ? 1 : 3
 /** A run that takes longer than this has hung somewhere: stop it rather than wait forever. */
