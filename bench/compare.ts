@@ -12,7 +12,8 @@
  *   Redis commands per operation, from INFO commandstats deltas.
  *
  * Each round runs every workload once for every subject, back to back, rotating which subject
- * goes first. A subject's figure is the median over rounds of its per-round statistic; its
+ * goes first; the per-call latencies (B sequential, D, E) alternate subjects call by call
+ * instead, so the machine's drift within a round reaches every subject alike. A subject's figure is the median over rounds of its per-round statistic; its
  * ratio is the median over rounds of (subject / raw) with both measured in the same round, so
  * drift of the machine between rounds cancels out. Nothing here asserts on timings: targets are
  * reported PASS/FAIL, and the regression gate (bench/gate.ts) decides on exit codes.
@@ -154,8 +155,33 @@ function aOp(s: Subject): () => unknown {
   return () => s.l1Get('hit')
 }
 
+const bOp = async (s: Subject): Promise<void> => void check(await s.l2Get('hit'), `B ${s.name}`)
+
 async function runB(s: Subject, n: number): Promise<Latency> {
-  return sample(n, async () => check(await s.l2Get('hit'), `B ${s.name}`))
+  return sample(n, () => bOp(s))
+}
+
+/**
+ * Times `op` for every subject in turn, n times over (one call of each, then again): for the
+ * per-call latencies (B, D, E), whose ratios a drift of the machine between one subject's
+ * block of calls and the next would otherwise move by more than the engine's own cost.
+ */
+async function sampleInterleaved(subjects: readonly Subject[], n: number, op: (s: Subject) => Promise<unknown>): Promise<Latency[]> {
+  const samples = subjects.map(() => new Float64Array(n))
+  const totals = subjects.map(() => 0)
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < subjects.length; j++) {
+      const t0 = now()
+      await op(subjects[j]!)
+      const us = Number(now() - t0) / 1000
+      samples[j]![i] = us
+      totals[j]! += us
+    }
+  }
+  return samples.map((list, j) => {
+    list.sort()
+    return { meanUs: totals[j]! / n, p50Us: list[n >> 1]! }
+  })
 }
 
 /** Returns gets per second over `batches` batches of 64 concurrent gets. */
@@ -190,18 +216,22 @@ async function runC(r: Runner, stampedes: number): Promise<number> {
   return total / stampedes
 }
 
+const dOp = async (s: Subject): Promise<void> => {
+  const values = await s.l2Batch(KEYS_100)
+  check(values[0], `D ${s.name}`)
+  check(values[99], `D ${s.name}`)
+}
+
 async function runD(s: Subject, n: number): Promise<Latency> {
-  return sample(n, async () => {
-    const values = await s.l2Batch(KEYS_100)
-    check(values[0], `D ${s.name}`)
-    check(values[99], `D ${s.name}`)
-  })
+  return sample(n, () => dOp(s))
 }
 
 const fastLoader = (): Value => VALUE
 
+const eOp = async (s: Subject): Promise<void> => void check(await s.missLoadSet(`miss-${seq++}`, fastLoader), `E ${s.name}`)
+
 async function runE(s: Subject, n: number): Promise<Latency> {
-  return sample(n, async () => check(await s.missLoadSet(`miss-${seq++}`, fastLoader), `E ${s.name}`))
+  return sample(n, () => eOp(s))
 }
 
 // ---------------------------------------------------------------- Redis commands per operation
@@ -333,19 +363,20 @@ async function main(): Promise<void> {
     for (let round = 0; round < options.rounds; round++) {
       const order = rotated(round)
       for (const r of order) record(r.subject.name, 'A', await r.loop(r.aOps, aOp(r.subject)))
-      for (const r of order) {
-        const b = await runB(r.subject, B_OPS)
-        record(r.subject.name, 'B', b.p50Us)
-        record(r.subject.name, 'Bmean', b.meanUs)
-      }
+      const b = await sampleInterleaved(order.map((r) => r.subject), B_OPS, bOp)
+      order.forEach((r, i) => {
+        record(r.subject.name, 'B', b[i]!.p50Us)
+        record(r.subject.name, 'Bmean', b[i]!.meanUs)
+      })
       for (const r of order) record(r.subject.name, 'B64', await runB64(r.subject, B64_BATCHES))
       for (const r of order) record(r.subject.name, 'C', await runC(r, STAMPEDES))
-      for (const r of order) record(r.subject.name, 'D', (await runD(r.subject, D_OPS)).p50Us)
-      for (const r of order) {
-        const e = await runE(r.subject, E_OPS)
-        record(r.subject.name, 'E', e.p50Us)
-        record(r.subject.name, 'Emean', e.meanUs)
-      }
+      const d = await sampleInterleaved(order.map((r) => r.subject), D_OPS, dOp)
+      order.forEach((r, i) => record(r.subject.name, 'D', d[i]!.p50Us))
+      const e = await sampleInterleaved(order.map((r) => r.subject), E_OPS, eOp)
+      order.forEach((r, i) => {
+        record(r.subject.name, 'E', e[i]!.p50Us)
+        record(r.subject.name, 'Emean', e[i]!.meanUs)
+      })
       process.stderr.write(`round ${round + 1}/${options.rounds} done (${((Date.now() - wallStart) / 1000).toFixed(0)} s)\n`)
     }
 
