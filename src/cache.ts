@@ -50,6 +50,8 @@ interface RemoteTier {
   readonly pending: Map<string, Reader | Reader[]>
   /** The key queued last in `pending` (the only one, when it holds one). */
   lastPending: string
+  /** Sends what `pending` holds (queued as a microtask by the first read of a tick). */
+  flush: () => void
 }
 
 /** A live entry read from some tier. */
@@ -305,11 +307,13 @@ export class TierCache {
         promote: tier.promote ?? true,
         pending: new Map(),
         lastPending: '',
+        flush: noop,
         breaker: breaker === undefined ? undefined : new CircuitBreaker(breaker.failures, breaker.cooldown, this.#clock, (state) => {
           this.#emit({ type: 'circuit', namespace: this.namespace, tier: label, state })
         }),
       })
     })
+    for (const remote of remotes) remote.flush = () => this.#flushGets(remote)
     this.#remotes = remotes
     this.#direct = remotes.length === 1 && this.#grace === 0
     this.#writesOne = remotes.length === 1
@@ -1349,7 +1353,7 @@ export class TierCache {
    */
   #coalescedGet(tier: RemoteTier, fullKey: string): Promise<string | null | typeof FAILED> {
     const pending = tier.pending
-    if (pending.size === 0) queueMicrotask(() => this.#flushGets(tier))
+    if (pending.size === 0) queueMicrotask(tier.flush)
     return new Promise((resolve) => {
       const waiting = pending.get(fullKey)
       if (waiting === undefined) {
