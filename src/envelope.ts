@@ -25,7 +25,9 @@ const NO_TAGS: readonly string[] = Object.freeze([])
 /** Builds the stored string. */
 export function encodeEnvelope(expiresAt: number, staleUntil: number, ttl: number, tags: readonly string[], payload: string): string {
   const tagText = tags.length === 0 ? '' : JSON.stringify(tags)
-  return `${VERSION}${expiresAt}|${staleUntil}|${ttl}|${tagText.length}|${tagText}${payload}`
+  // without grace both ends are the same instant: one number-to-text conversion, not two
+  const expires = String(expiresAt)
+  return `${VERSION}${expires}|${staleUntil === expiresAt ? expires : staleUntil}|${ttl}|${tagText.length}|${tagText}${payload}`
 }
 
 /** Parses a stored string; `undefined` for anything foreign or malformed. */
