@@ -1657,10 +1657,14 @@ export class TierCache {
     const scaled = tierTtl(tier, jittered)
     const stored = this.#envelope(now, scaled, NO_TAGS, payload)
     const fullKey = this.#keyPrefix + key
-    return new Promise((resolve) => {
+    return new Promise((resolve, reject) => {
       this.#callInto(tier, operation, [key], () => tier.store.set(fullKey, stored, scaled + this.#grace), true, () => {
-        this.#setL1Written(key, value, jittered, now, undefined)
-        resolve()
+        try {
+          this.#setL1Written(key, value, jittered, now, undefined)
+          resolve()
+        } catch (error) {
+          reject(error) // an L1 store of one's own that throws: the caller's rejection, never an unhandled one
+        }
       })
     })
   }

@@ -6,7 +6,8 @@ import { lru } from '../../adapters/lru.js'
 import { redis } from '../../adapters/redis.js'
 import { freePort } from '../support/redis-server.js'
 import { uniqueName } from '../support/helpers.js'
-import { createCacheWith, type L2Store } from '../../src/index.js'
+import { createCacheWith, type L1Store, type L2Store } from '../../src/index.js'
+import { memoryStore } from '../../adapters/memory.js'
 
 describe('close', () => {
   it('refuses every call afterwards with E_CLOSED, and is safe to call twice', async () => {
@@ -114,6 +115,28 @@ describe('a shared tier that never answers', () => {
     expect(elapsed).toBeLessThan(1000)
     // a (with b, coalesced into one MGET), the batch c+d, the write-back of b, and e
     expect(cache.stats().l2Timeouts).toBe(4)
+    await cache.close()
+  })
+})
+
+describe('an L1 store of ones own that throws on a write', () => {
+  it('fails the write that reached it, on every write path, and leaves nothing unhandled', async () => {
+    const broken: L1Store = {
+      kind: 'l1',
+      name: 'broken',
+      maxTtl: 0,
+      get: () => undefined,
+      set: () => {
+        throw new Error('l1 full')
+      },
+      delete: () => undefined,
+      clear: () => undefined,
+      size: 0,
+    }
+    const cache = createCache({ namespace: uniqueName(), l1: broken, l2: memoryStore() })
+    await expect(cache.set('k', 1)).rejects.toThrow('l1 full') // the one-entry write
+    await expect(cache.getOrLoad('j', () => 2)).rejects.toThrow('l1 full') // a load's write-back
+    await expect(cache.mset([['a', 1], ['b', 2]])).rejects.toThrow('l1 full') // the batch write
     await cache.close()
   })
 })
