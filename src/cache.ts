@@ -108,6 +108,12 @@ const noop = (): void => undefined
 /** An entry's ttl on a shared tier: scaled by the tier's ttlScale, at least 1 ms. */
 const tierTtl = (tier: RemoteTier, ttl: number): number => Math.max(1, Math.round(ttl * tier.scale))
 
+/** Ends a tier call's time limit early: its list entry, or its own timer where there is no list. */
+function endLimit(deadlines: DeadlineList | undefined, limit: Deadline | ReturnType<typeof setTimeout>): void {
+  if (deadlines === undefined) clearTimeout(limit as ReturnType<typeof setTimeout>)
+  else deadlines.remove(limit as Deadline)
+}
+
 /** Hands one read's result to each of the readers of its key. */
 function deliverAll(readers: readonly Reader[], raw: string | null | typeof FAILED): void {
   for (const read of readers) read(raw)
@@ -987,14 +993,12 @@ export class TierCache {
     const limit = deadlines === undefined ? setTimeout(expire, timeout) : deadlines.add(expire)
     pending.then((result) => {
       if (late) return
-      if (deadlines === undefined) clearTimeout(limit as ReturnType<typeof setTimeout>)
-      else deadlines.remove(limit as Deadline)
+      endLimit(deadlines, limit)
       breaker?.success()
       deliver(result)
     }, (cause: unknown) => {
       if (late) return
-      if (deadlines === undefined) clearTimeout(limit as ReturnType<typeof setTimeout>)
-      else deadlines.remove(limit as Deadline)
+      endLimit(deadlines, limit)
       breaker?.failure()
       deliver(this.#failed(tier, operation, keys, write, cause, false, false))
     })
