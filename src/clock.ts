@@ -75,7 +75,10 @@ export function unrefTimer(timer: ReturnType<typeof setTimeout>): void {
   ;(timer as { unref?: () => void }).unref?.()
 }
 
-/** Whether `clock` came from {@link coarseClock} (for diagnostics). */
+/**
+ * Whether `clock` came from {@link coarseClock} (what `diagnostics().config.clock` reports).
+ * @example isCoarseClock(coarseClock()) // true; isCoarseClock(systemClock) // false
+ */
 export function isCoarseClock(clock: Clock): boolean {
   return coarse.has(clock)
 }
