@@ -190,7 +190,6 @@ function within<T>(ms: number, what: string, promise: Promise<T>): Promise<T> {
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer))
 }
 
-
 function singleStore(options: RedisStoreOptions): RedisStore {
   const scanCount = options.scanCount ?? 1000
   const conn = connection(options)

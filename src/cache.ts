@@ -51,7 +51,7 @@ interface RemoteTier {
   /** The key queued last in `pending` (the only one, when it holds one). */
   lastPending: string
   /** Sends what `pending` holds (queued as a microtask by the first read of a tick). */
-  flush: () => void
+  readonly flush: () => void
 }
 
 /** A live entry read from some tier. */
@@ -305,7 +305,7 @@ export class TierCache {
         throw new InvalidOptionError(`tiers[${index}]: an l1 store can only be the first tier`, { option: `tiers[${index}]` })
       }
       const label = `l${remotes.length + 2}`
-      remotes.push({
+      const remote: RemoteTier = {
         store: tier.store,
         label,
         index,
@@ -313,13 +313,13 @@ export class TierCache {
         promote: tier.promote ?? true,
         pending: new Map(),
         lastPending: '',
-        flush: noop,
+        flush: () => this.#flushGets(remote),
         breaker: breaker === undefined ? undefined : new CircuitBreaker(breaker.failures, breaker.cooldown, this.#clock, (state) => {
           this.#emit({ type: 'circuit', namespace: this.namespace, tier: label, state })
         }),
-      })
+      }
+      remotes.push(remote)
     })
-    for (const remote of remotes) remote.flush = () => this.#flushGets(remote)
     this.#remotes = remotes
     this.#direct = remotes.length === 1 && this.#grace === 0
     this.#writesOne = remotes.length === 1
@@ -1647,8 +1647,10 @@ export class TierCache {
     for (const entry of prepared) this.#setL1Written(entry.key, entry.value, entry.ttl, now, entry.tags)
   }
 
-  /** `#write` of one untagged entry to one shared tier, without the batch's arrays. */
-  /** Not async: its callers are, so a value that cannot be serialized still reaches them as a rejection. */
+  /**
+   * `#write` of one untagged entry to one shared tier, without the batch's arrays. Not async:
+   * its callers are, so a value that cannot be serialized still reaches them as a rejection.
+   */
   #writeOne(key: string, value: unknown, ttl: number, operation: 'set' | 'mset', own: Flight | undefined): Promise<void> {
     const now = this.#clock.now()
     const jittered = this.#ttlWithJitter(ttl)
