@@ -4,8 +4,9 @@
  * is the runtime-agnostic core.
  * @module
  */
-import { coarseClock, createCacheWith, unrefTimer, type CacheOptions, type TierCache } from '../src/index.js'
+import { createCacheWith, type CacheOptions, type TierCache } from '../src/index.js'
 import { lru } from '../adapters/lru.js'
+import { longLivedTimers } from './time.js'
 import { l2FromEnv, readObject, type RuntimeEntry } from './env.js'
 import { lazyTiers } from './lazy.js'
 
@@ -27,8 +28,7 @@ declare const Bun: { env: Record<string, string | undefined> }
 
 const tiers = lazyTiers('bun')
 /** One clock for every cache of this entry; each cache's L2 time limits share one timer. */
-const clock = coarseClock()
-const sharedTimer = { clock, unref: unrefTimer }
+const time = longLivedTimers()
 
 /**
  * Creates a cache on Bun. Only `namespace` is required.
@@ -51,5 +51,5 @@ const sharedTimer = { clock, unref: unrefTimer }
  * ```
  */
 export function createCache(options: CacheOptions): TierCache {
-  return createCacheWith(options, { l1: () => lru(), l2: () => l2FromEnv(readObject(Bun.env), tiers), clock, sharedTimer })
+  return createCacheWith(options, { l1: () => lru(), l2: () => l2FromEnv(readObject(Bun.env), tiers), ...time })
 }

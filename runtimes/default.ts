@@ -5,8 +5,9 @@
  * embedded `memoryStore()`; pass `false` to go without either.
  * @module
  */
-import { coarseClock, createCacheWith, unrefTimer, type CacheOptions, type TierCache } from '../src/index.js'
+import { createCacheWith, type CacheOptions, type TierCache } from '../src/index.js'
 import { lru } from '../adapters/lru.js'
+import { longLivedTimers } from './time.js'
 import { memoryStore } from '../adapters/memory.js'
 import type { RuntimeEntry } from './env.js'
 
@@ -25,8 +26,7 @@ export type { RuntimeEntry } from './env.js'
 export const runtime: RuntimeEntry = 'default'
 
 /** One clock for every cache of this entry; each cache's L2 time limits share one timer. */
-const clock = coarseClock()
-const sharedTimer = { clock, unref: unrefTimer }
+const time = longLivedTimers()
 
 /**
  * Creates a cache. Only `namespace` is required.
@@ -43,5 +43,5 @@ const sharedTimer = { clock, unref: unrefTimer }
  * ```
  */
 export function createCache(options: CacheOptions): TierCache {
-  return createCacheWith(options, { l1: () => lru(), l2: () => memoryStore(), clock, sharedTimer })
+  return createCacheWith(options, { l1: () => lru(), l2: () => memoryStore(), ...time })
 }

@@ -4,8 +4,9 @@
  * itself is the runtime-agnostic core.
  * @module
  */
-import { coarseClock, createCacheWith, type CacheOptions, type TierCache } from '../src/index.js'
+import { createCacheWith, type CacheOptions, type TierCache } from '../src/index.js'
 import { lru } from '../adapters/lru.js'
+import { longLivedTimers } from './time.js'
 import { l2FromEnv, type EnvReader, type RuntimeEntry } from './env.js'
 import { lazyTiers } from './lazy.js'
 
@@ -31,9 +32,7 @@ declare const Deno: {
 
 const tiers = lazyTiers('deno')
 /** One clock for every cache of this entry; each cache's L2 time limits share one timer (Deno's timers are numbers, unref'd with Deno.unrefTimer). */
-const unref = (timer: ReturnType<typeof setTimeout>): void => Deno.unrefTimer(timer as unknown as number)
-const clock = coarseClock()
-const sharedTimer = { clock, unref }
+const time = longLivedTimers((timer) => Deno.unrefTimer(timer as unknown as number))
 
 /** Reads a variable only where `--allow-env` grants it, so creating a cache never prompts or throws. */
 const readDenoEnv: EnvReader = (name) => {
@@ -63,5 +62,5 @@ const readDenoEnv: EnvReader = (name) => {
  * ```
  */
 export function createCache(options: CacheOptions): TierCache {
-  return createCacheWith(options, { l1: () => lru(), l2: () => l2FromEnv(readDenoEnv, tiers), clock, sharedTimer })
+  return createCacheWith(options, { l1: () => lru(), l2: () => l2FromEnv(readDenoEnv, tiers), ...time })
 }
